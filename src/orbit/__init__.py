@@ -1,0 +1,1 @@
+"""Orbit: a multi-cluster Kubernetes lifecycle platform."""

@@ -1,0 +1,105 @@
+"""``orbit.k8or.io/v1alpha1``: every kind, and the registry that finds a kind by any of its names.
+
+Use it as a module: ``from orbit.api import v1alpha1`` then ``v1alpha1.ClusterDeployment``.
+"""
+
+from __future__ import annotations
+
+from orbit.api.v1alpha1.clusterdeployment import (
+    FINALIZER,
+    ClusterDeployment,
+    ClusterDeploymentSpec,
+    ClusterDeploymentStatus,
+    ConditionType,
+    NodeInfo,
+    NodesStatus,
+    Phase,
+    Reason,
+    parse_duration,
+)
+from orbit.api.v1alpha1.clustertemplate import (
+    ClusterShape,
+    ClusterTemplate,
+    ClusterTemplateSpec,
+    MachineGroup,
+)
+from orbit.api.v1alpha1.credential import Credential, CredentialSpec, CredentialStatus
+from orbit.api.v1alpha1.event import Event, EventSource, ObjectReference
+from orbit.api.v1alpha1.meta import (
+    API_VERSION,
+    GROUP,
+    VERSION,
+    Condition,
+    Model,
+    ObjectMeta,
+    Resource,
+    get_condition,
+    now,
+    set_condition,
+)
+from orbit.api.v1alpha1.namespace import Namespace, NamespaceSpec, NamespaceStatus
+
+KINDS: tuple[type[Resource], ...] = (
+    Namespace,
+    Credential,
+    ClusterTemplate,
+    ClusterDeployment,
+    Event,
+)
+
+_BY_KIND = {cls.KIND: cls for cls in KINDS}
+_BY_NAME = {
+    name.lower(): cls
+    for cls in KINDS
+    for name in (cls.KIND, cls.PLURAL, cls.SINGULAR, *cls.SHORT_NAMES)
+}
+
+
+def kind_for(kind: str) -> type[Resource]:
+    """The class of a kind, by its exact ``kind`` string; KeyError if unknown."""
+    return _BY_KIND[kind]
+
+
+def resolve_kind(name: str) -> type[Resource] | None:
+    """Find a kind by kind, plural, singular or short name (case-insensitive)."""
+    return _BY_NAME.get(name.lower())
+
+
+__all__ = [
+    "API_VERSION",
+    "FINALIZER",
+    "GROUP",
+    "KINDS",
+    "VERSION",
+    "ClusterDeployment",
+    "ClusterDeploymentSpec",
+    "ClusterDeploymentStatus",
+    "ClusterShape",
+    "ClusterTemplate",
+    "ClusterTemplateSpec",
+    "Condition",
+    "ConditionType",
+    "Credential",
+    "CredentialSpec",
+    "CredentialStatus",
+    "Event",
+    "EventSource",
+    "MachineGroup",
+    "Model",
+    "Namespace",
+    "NamespaceSpec",
+    "NamespaceStatus",
+    "NodeInfo",
+    "NodesStatus",
+    "ObjectMeta",
+    "ObjectReference",
+    "Phase",
+    "Reason",
+    "Resource",
+    "get_condition",
+    "kind_for",
+    "now",
+    "parse_duration",
+    "resolve_kind",
+    "set_condition",
+]

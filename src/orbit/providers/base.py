@@ -1,0 +1,104 @@
+"""The provider contract: four idempotent operations keyed by the ClusterDeployment's uid.
+
+A provider keeps no hidden state: everything it knows it reads back from the infrastructure, so
+an Orbit Plane killed at any instant and restarted neither leaks nor duplicates a cluster.
+``ensure_cluster`` creates or converges (node counts, versions) and returns what it observes;
+it is called again and again until the observation matches the desired cluster. Upgrades and
+scale-downs go one node at a time inside the provider; each call reports progress.
+
+Errors::
+
+    ProviderError
+    ├── ProviderTransientError   retry with backoff (a timeout, a rate limit, a flaky API)
+    └── ProviderPermanentError   stop and tell the user (quota, bad credential, unknown size)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from orbit.api import v1alpha1
+
+NodeRole = Literal["control-plane", "worker"]
+
+
+class ProviderError(Exception):
+    """Base of provider errors. The message must be safe to show (no secrets)."""
+
+
+class ProviderTransientError(ProviderError):
+    """The operation may succeed if retried later."""
+
+
+class ProviderPermanentError(ProviderError):
+    """Retrying will not help until a person changes something; the message says what."""
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """Identity of a cluster at the provider: the deployment's uid, plus names for humans."""
+
+    uid: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DesiredCluster:
+    """What the provider is asked to build, rendered from the template and the config."""
+
+    ref: ClusterRef
+    kubernetes_version: str
+    control_plane: v1alpha1.MachineGroup
+    workers: v1alpha1.MachineGroup
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObservedNode:
+    name: str
+    role: NodeRole
+    kubernetes_version: str
+    ready: bool
+    machine_size: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the provider sees now. ``message`` says what it is doing, for people."""
+
+    ref: ClusterRef
+    nodes: tuple[ObservedNode, ...]
+    infrastructure_ready: bool
+    endpoint: str | None = None
+    message: str = ""
+
+    def group(self, role: NodeRole) -> tuple[ObservedNode, ...]:
+        return tuple(n for n in self.nodes if n.role == role)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Result of a delete call: ``gone`` once nothing is left; ``remaining`` says what is."""
+
+    gone: bool
+    remaining: tuple[str, ...] = ()
+
+
+class Provider(Protocol):
+    """A plug-in that builds clusters on one kind of infrastructure."""
+
+    name: str
+
+    async def ensure_cluster(
+        self, cluster: DesiredCluster, credential: v1alpha1.Credential
+    ) -> Observation: ...
+
+    async def delete_cluster(self, ref: ClusterRef, credential: v1alpha1.Credential) -> Deletion: ...
+
+    async def observe(
+        self, ref: ClusterRef, credential: v1alpha1.Credential
+    ) -> Observation | None: ...
+
+    async def kubeconfig(self, ref: ClusterRef, credential: v1alpha1.Credential) -> bytes: ...

@@ -9,7 +9,9 @@ from typing import Literal
 
 Operator = Literal["=", "!=", "in", "notin", "exists", "!exists"]
 
-_SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s*(?:(notin|in)\s*\(([^)]*)\)|(==|=|!=)\s*([A-Za-z0-9._-]*))?\s*$")
+_SET = re.compile(
+    r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s*(?:(notin|in)\s*\(([^)]*)\)|(==|=|!=)\s*([A-Za-z0-9._-]*))?\s*$"
+)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,9 @@ class Provider(Protocol):
         self, cluster: DesiredCluster, credential: v1alpha1.Credential
     ) -> Observation: ...
 
-    async def delete_cluster(self, ref: ClusterRef, credential: v1alpha1.Credential) -> Deletion: ...
+    async def delete_cluster(
+        self, ref: ClusterRef, credential: v1alpha1.Credential
+    ) -> Deletion: ...
 
     async def observe(
         self, ref: ClusterRef, credential: v1alpha1.Credential

@@ -125,9 +125,15 @@ def set_condition(conditions: list[Condition], new: Condition) -> list[Condition
             continue
         found = True
         stamp = cond.last_transition_time if cond.status == new.status else None
-        out.append(new.model_copy(update={"last_transition_time": stamp or new.last_transition_time or now()}))
+        out.append(
+            new.model_copy(
+                update={"last_transition_time": stamp or new.last_transition_time or now()}
+            )
+        )
     if not found:
-        out.append(new.model_copy(update={"last_transition_time": new.last_transition_time or now()}))
+        out.append(
+            new.model_copy(update={"last_transition_time": new.last_transition_time or now()})
+        )
     return out
 
 
@@ -157,7 +163,9 @@ class Resource(Model):
     @classmethod
     def _kind(cls, value: str) -> str:
         if value and value != cls.KIND:
-            raise ValueError(f"kind {value!r} does not match this endpoint, which serves {cls.KIND!r}")
+            raise ValueError(
+                f"kind {value!r} does not match this endpoint, which serves {cls.KIND!r}"
+            )
         return value
 
     @field_validator("api_version")

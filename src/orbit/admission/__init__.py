@@ -1,0 +1,55 @@
+"""Admission: the rules an object must pass before the store accepts a write from the API.
+
+Pydantic already checked each object's own shape; admission checks what needs other objects or
+the previous version: a template's parameters are a valid JSON Schema and its cluster shape
+renders, template specs are immutable, a cluster's config satisfies its template's schema, its
+credential exists and serves the same provider, and an upgrade follows the template's upgrade
+path. A refusal is :class:`orbit.errors.Invalid` with the field path of every cause, so nothing
+is written and the person sees what to change. Controllers write through the store directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from orbit.admission.clusters import admit_cluster
+from orbit.admission.templates import (
+    admit_credential_delete,
+    admit_template,
+    admit_template_delete,
+    provider_cause,
+)
+from orbit.api import v1alpha1
+from orbit.errors import invalid
+from orbit.store.base import ResourceStore
+
+
+class Admission:
+    """The server's admission hook: dispatches by kind."""
+
+    def __init__(self, store: ResourceStore, *, providers: Collection[str]) -> None:
+        self._store = store
+        self._providers = providers
+
+    async def admit(
+        self, new: v1alpha1.Resource, old: v1alpha1.Resource | None
+    ) -> v1alpha1.Resource:
+        if isinstance(new, v1alpha1.ClusterTemplate):
+            assert old is None or isinstance(old, v1alpha1.ClusterTemplate)
+            admit_template(new, old, providers=self._providers)
+        elif isinstance(new, v1alpha1.Credential):
+            if cause := provider_cause(new.spec.provider, self._providers):
+                raise invalid(new.KIND, new.metadata.name, cause)
+        elif isinstance(new, v1alpha1.ClusterDeployment):
+            assert old is None or isinstance(old, v1alpha1.ClusterDeployment)
+            await admit_cluster(self._store, new, old)
+        return new
+
+    async def admit_delete(self, obj: v1alpha1.Resource) -> None:
+        if isinstance(obj, v1alpha1.ClusterTemplate):
+            await admit_template_delete(self._store, obj)
+        elif isinstance(obj, v1alpha1.Credential):
+            await admit_credential_delete(self._store, obj)
+
+
+__all__ = ["Admission"]

@@ -1,0 +1,93 @@
+"""The provider registry: providers by name, built in or loaded as plug-ins.
+
+Plug-ins are ``importlib.metadata`` entry points in group ``orbit.providers``; each names a
+zero-argument callable that returns a Provider. A plug-in that fails to load is logged and
+skipped: one broken package must not keep Orbit from managing the clusters of the others.
+Providers that need wiring (``sim`` needs its plane) are registered by the composition root.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Iterable
+
+from orbit.providers.base import Provider
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "orbit.providers"
+_METHODS = ("ensure_cluster", "delete_cluster", "observe", "kubeconfig")
+
+
+class UnknownProvider(KeyError):
+    """No provider has that name; the message lists the ones that exist."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.known = sorted(known)
+
+    def __str__(self) -> str:
+        known = ", ".join(self.known) if self.known else "none are registered"
+        return f'unknown provider "{self.name}"; known providers: {known}'
+
+
+class ProviderRegistry:
+    """Providers by name."""
+
+    def __init__(self, providers: Iterable[Provider] = ()) -> None:
+        self._providers: dict[str, Provider] = {}
+        for provider in providers:
+            self.register(provider)
+
+    def register(self, provider: Provider, *, replace: bool = False) -> None:
+        """Add ``provider``; a second one with the same name is an error unless ``replace``."""
+        _check(provider)
+        if provider.name in self._providers and not replace:
+            raise ValueError(f'a provider named "{provider.name}" is already registered')
+        self._providers[provider.name] = provider
+
+    def get(self, name: str) -> Provider:
+        try:
+            return self._providers[name]
+        except KeyError:
+            raise UnknownProvider(name, self._providers) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._providers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._providers
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> list[str]:
+        """Load plug-ins from entry points; returns the names registered. Never raises."""
+        loaded: list[str] = []
+        for entry in importlib.metadata.entry_points(group=group):
+            try:
+                provider = entry.load()()
+                _check(provider)
+            except Exception:
+                log.exception("Skipping provider plug-in %s (%s)", entry.name, entry.value)
+                continue
+            if provider.name in self._providers:
+                log.warning(
+                    "Skipping provider plug-in %s: a provider named %r is already registered",
+                    entry.name,
+                    provider.name,
+                )
+                continue
+            log.info("Loaded provider plug-in %s as %r", entry.name, provider.name)
+            self._providers[provider.name] = provider
+            loaded.append(provider.name)
+        return loaded
+
+
+def _check(provider: object) -> None:
+    """Fail early, with a useful message, on an object that is not a Provider."""
+    name = getattr(provider, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{provider!r} is not a provider: it needs a non-empty str 'name'")
+    missing = [m for m in _METHODS if not callable(getattr(provider, m, None))]
+    if missing:
+        raise TypeError(f"provider {name!r} lacks {', '.join(missing)}")

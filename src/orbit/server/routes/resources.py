@@ -1,0 +1,212 @@
+"""The verbs of one kind (list, watch, get, create, replace, merge patch, delete), generated from
+the kind's class variables so every kind in ``v1alpha1.KINDS`` is served and documented alike.
+
+Create, replace and patch pass through admission before the store (delete too, when the
+admission has ``admit_delete``); the store owns uid, resourceVersion, generation and
+finalizers. A merge patch is applied to the stored object and
+written with its resourceVersion, retried on a concurrent write unless the patch pinned one.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations at
+# runtime, and they refer to this function's locals (the kind's namespace dependency).
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from orbit import errors
+from orbit.api import patch, v1alpha1
+from orbit.server import bodies, paths
+from orbit.server.deps import (
+    Admission,
+    AdmissionDep,
+    BookmarkSecondsDep,
+    DeleteAdmission,
+    StoreDep,
+)
+from orbit.server.routes import common, watch
+from orbit.store.base import ResourceStore
+
+PATCH_ATTEMPTS = 5
+
+
+def pinned_version(merge: dict[str, Any]) -> str | None:
+    """The resourceVersion a patch carries, if any: then a stale write is a Conflict."""
+    meta = merge.get("metadata")
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
+
+
+async def apply_patch(
+    store: ResourceStore,
+    cls: type[v1alpha1.Resource],
+    namespace: str | None,
+    name: str,
+    merge: dict[str, Any],
+    *,
+    status_only: bool,
+    admission: Admission | None = None,
+) -> v1alpha1.Resource:
+    """Merge ``merge`` into the stored object and write it (main resource or status)."""
+    pinned = pinned_version(merge)
+    for attempt in range(1, PATCH_ATTEMPTS + 1):
+        current = await store.get(cls, namespace, name)
+        merged = patch.merge_patch(current.to_dict(), merge)
+        data = bodies.align(cls, merged, namespace=namespace, name=name)
+        if pinned is None and isinstance(data.get("metadata"), dict):
+            data["metadata"]["resourceVersion"] = current.metadata.resource_version
+        obj = bodies.validate(cls, data)
+        try:
+            if status_only:
+                return await store.update_status(obj)
+            if admission is not None:
+                obj = await admission.admit(obj, current)
+            return await store.update(obj)
+        except errors.Conflict:
+            if pinned is not None or attempt == PATCH_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def cleared_status(obj: v1alpha1.Resource) -> v1alpha1.Resource:
+    """Status is written by controllers through the status subresource; a create through the
+    API starts from the kind's default status, as Kubernetes does."""
+    if not obj.HAS_STATUS or "status" not in type(obj).model_fields:
+        return obj
+    default = type(obj).model_fields["status"].get_default(call_default_factory=True)
+    return obj.model_copy(update={"status": default})
+
+
+def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
+    """Add the routes of ``cls`` to ``router``."""
+    scope = common.namespace_dependency(cls)
+    kind = cls.KIND
+
+    async def list_objects(
+        store: StoreDep,
+        bookmark_seconds: BookmarkSecondsDep,
+        namespace: Annotated[str | None, Depends(scope)],
+        params: Annotated[common.ListParams, Depends(common.list_params)],
+    ) -> Response:
+        return await _list(store, cls, namespace, params, bookmark_seconds=bookmark_seconds)
+
+    async def list_all_namespaces(
+        store: StoreDep,
+        bookmark_seconds: BookmarkSecondsDep,
+        params: Annotated[common.ListParams, Depends(common.list_params)],
+    ) -> Response:
+        return await _list(store, cls, None, params, bookmark_seconds=bookmark_seconds)
+
+    async def get_object(
+        store: StoreDep, namespace: Annotated[str | None, Depends(scope)], name: str
+    ) -> Response:
+        return common.object_response(await store.get(cls, namespace, name))
+
+    async def create_object(
+        request: Request,
+        store: StoreDep,
+        admission: AdmissionDep,
+        namespace: Annotated[str | None, Depends(scope)],
+    ) -> Response:
+        data = bodies.align(cls, await bodies.read(request), namespace=namespace)
+        obj = cleared_status(bodies.validate(cls, data))
+        obj = await admission.admit(obj, None)
+        return common.object_response(await store.create(obj), status_code=201)
+
+    async def replace_object(
+        request: Request,
+        store: StoreDep,
+        admission: AdmissionDep,
+        namespace: Annotated[str | None, Depends(scope)],
+        name: str,
+    ) -> Response:
+        data = bodies.align(cls, await bodies.read(request), namespace=namespace, name=name)
+        obj = bodies.validate(cls, data)
+        old = await store.get(cls, namespace, name)
+        obj = await admission.admit(obj, old)
+        return common.object_response(await store.update(obj))
+
+    async def patch_object(
+        request: Request,
+        store: StoreDep,
+        admission: AdmissionDep,
+        namespace: Annotated[str | None, Depends(scope)],
+        name: str,
+    ) -> Response:
+        merge = await bodies.read_patch(request)
+        obj = await apply_patch(
+            store, cls, namespace, name, merge, status_only=False, admission=admission
+        )
+        return common.object_response(obj)
+
+    async def delete_object(
+        store: StoreDep,
+        admission: AdmissionDep,
+        namespace: Annotated[str | None, Depends(scope)],
+        name: str,
+    ) -> Response:
+        if isinstance(admission, DeleteAdmission):
+            current = await store.get(cls, namespace, name)
+            if current.metadata.deletion_timestamp is None:
+                await admission.admit_delete(current)
+        return common.object_response(await store.delete(cls, namespace, name))
+
+    def route(path: str, endpoint: Any, method: str, op: str, summary: str, **extra: Any) -> None:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            operation_id=op.format(kind=kind),
+            summary=summary,
+            tags=[cls.PLURAL],
+            responses=common.ERROR_RESPONSES,
+            **extra,
+        )
+
+    collection, item = paths.collection(cls), paths.item(cls)
+    listed = common.list_model(cls)
+    body = common.request_body(cls)
+    route(collection, list_objects, "GET", "list{kind}", f"List or watch {cls.PLURAL}",
+          response_model=listed)  # fmt: skip
+    if cls.NAMESPACED:
+        route(paths.all_namespaces(cls), list_all_namespaces, "GET", "list{kind}ForAllNamespaces",
+              f"List or watch {cls.PLURAL} in every namespace", response_model=listed)  # fmt: skip
+    route(collection, create_object, "POST", "create{kind}", f"Create a {kind}", status_code=201,
+          response_model=cls, openapi_extra=body)  # fmt: skip
+    route(item, get_object, "GET", "read{kind}", f"Read a {kind}", response_model=cls)
+    route(item, replace_object, "PUT", "replace{kind}", f"Replace a {kind}", response_model=cls,
+          openapi_extra=body)  # fmt: skip
+    route(item, patch_object, "PATCH", "patch{kind}", f"Merge-patch a {kind}", response_model=cls,
+          openapi_extra=common.MERGE_PATCH_BODY)  # fmt: skip
+    route(item, delete_object, "DELETE", "delete{kind}", f"Delete a {kind}", response_model=cls,
+          description="Returns the object's last state; with finalizers it lingers, marked "
+          "with deletionTimestamp, until they are removed.")  # fmt: skip
+
+
+async def _list(
+    store: ResourceStore,
+    cls: type[v1alpha1.Resource],
+    namespace: str | None,
+    params: common.ListParams,
+    *,
+    bookmark_seconds: float,
+) -> Response:
+    selector = common.parse_selector(params.label_selector)
+    if params.watch:
+        return watch.watch_response(
+            store,
+            cls,
+            namespace=namespace,
+            selector=selector,
+            since=watch.parse_since(params.resource_version),
+            timeout=params.timeout_seconds,
+            bookmark_seconds=bookmark_seconds,
+        )
+    result = await store.list(
+        cls,
+        namespace,
+        selector=selector or None,
+        limit=params.limit or None,
+        continue_token=params.continue_token,
+    )
+    return common.list_response(cls, result)

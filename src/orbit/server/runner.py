@@ -1,0 +1,108 @@
+"""Compose and run one Orbit process: store, simulated Cluster Plane, providers, admission,
+controllers and the API, started and stopped in the right order.
+
+Start: open the store (migrations run), open the sim plane, register providers, install the
+default catalog, start the controllers, then serve. Stop (SIGINT/SIGTERM): stop serving, let the
+controllers finish in-flight passes, close the sim plane and the store. A ``kill -9`` skips all
+of that, which is fine: every reconcile is re-entrant and every provider call idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+from orbit import catalog, controllers, store
+from orbit.admission import Admission
+from orbit.config import Settings
+from orbit.providers.registry import ProviderRegistry
+from orbit.providers.sim import SimProvider
+from orbit.runtime.manager import Manager
+from orbit.server.app import create_app
+from orbit.simplane import SimPlane, SimPlaneSettings
+from orbit.simplane.api import create_router as simplane_router
+
+log = logging.getLogger("orbit.server")
+
+
+@dataclass
+class Plane:
+    """The running parts of one Orbit process."""
+
+    store: store.SqlStore
+    sim: SimPlane
+    providers: ProviderRegistry
+    manager: Manager
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Plane]:
+    """Open every part, start the controllers; stop and close them in reverse on exit."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    resources = await store.open_store(settings.store_url())
+    try:
+        sim = await SimPlane.open(
+            SimPlaneSettings(
+                database_url=settings.sim_url(),
+                node_latency=settings.sim.node_latency,
+                failure_rate=settings.sim.failure_rate,
+                seed=settings.sim.seed,
+                endpoint_base=f"http://{settings.host}:{settings.port}/simplane/v1/clusters",
+            )
+        )
+        try:
+            providers = ProviderRegistry()
+            providers.register(SimProvider(sim))
+            providers.load_entry_points()
+            if settings.install_catalog:
+                await catalog.install(resources)
+            else:
+                await catalog.ensure_default_namespace(resources)
+            manager = controllers.build_manager(resources, providers, settings)
+            await manager.start()
+            try:
+                yield Plane(store=resources, sim=sim, providers=providers, manager=manager)
+            finally:
+                await manager.stop()
+        finally:
+            await sim.close()
+    finally:
+        await resources.close()
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The ASGI app; every part opens in its lifespan, so uvicorn owns the event loop."""
+    holder: dict[str, Plane] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(settings) as plane:
+            holder["plane"] = plane
+            app.state.store = plane.store
+            app.state.admission = Admission(plane.store, providers=plane.providers.names())
+            app.include_router(simplane_router(plane.sim))
+            log.info("Orbit is ready at http://%s:%d", settings.host, settings.port)
+            yield
+
+    async def readiness() -> bool:
+        plane = holder.get("plane")
+        return plane is not None and plane.manager.ready
+
+    return create_app(store=None, readiness=readiness, lifespan=lifespan)
+
+
+def serve(settings: Settings) -> None:
+    """Run Orbit in the foreground until SIGINT/SIGTERM."""
+    config = uvicorn.Config(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()

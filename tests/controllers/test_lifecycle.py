@@ -1,0 +1,179 @@
+"""The ClusterDeployment controller against the real store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from orbit.api import v1alpha1
+from orbit.errors import NotFound
+from tests.controllers.conftest import Fleet
+
+V1, V2 = "v1.30.6+k3s1", "v1.31.2+k3s1"
+
+
+def cond(cluster: v1alpha1.ClusterDeployment, type_: str) -> v1alpha1.Condition:
+    found = v1alpha1.get_condition(cluster.status.conditions, type_)
+    assert found is not None, f"no {type_} condition in {cluster.status.conditions}"
+    return found
+
+
+async def test_provision_to_ready(fleet: Fleet) -> None:
+    await fleet.create("alpha", "sim-ha-1-0-0", workers=2)
+    cluster = await fleet.wait_settled("alpha")
+    st = cluster.status
+    assert (st.nodes.ready, st.nodes.total) == (5, 5)
+    assert st.nodes.versions == {V1: 5}
+    assert st.kubernetes_version == V1
+    assert st.endpoint and cluster.metadata.uid and cluster.metadata.uid in st.endpoint
+    assert st.available_upgrades == ["sim-ha-1-1-0"]
+    assert st.template == "sim-ha-1-0-0"
+    for type_ in (
+        "TemplateValid",
+        "CredentialValid",
+        "InfrastructureReady",
+        "ControlPlaneReady",
+        "WorkersReady",
+        "Ready",
+    ):
+        assert cond(cluster, type_).status == "True"
+    assert v1alpha1.FINALIZER in cluster.metadata.finalizers
+    reasons = {e.reason for e in await fleet.events("alpha")}
+    assert {"Provisioning", "Ready"} <= reasons
+
+
+async def test_scale_up_and_down(fleet: Fleet) -> None:
+    await fleet.create("beta", workers=1)
+    await fleet.wait_settled("beta")
+    await fleet.patch("beta", config={"workers": 3})
+    cluster = await fleet.wait_settled("beta")
+    workers = [n for n in cluster.status.nodes.items if n.role == "worker"]
+    assert len(workers) == 3 and all(n.ready for n in workers)
+    await fleet.patch("beta", config={"workers": 1})
+    cluster = await fleet.wait_settled("beta")
+    assert [n.role for n in cluster.status.nodes.items].count("worker") == 1
+    assert "Scaling" in {e.reason for e in await fleet.events("beta")}
+
+
+async def test_upgrade_one_node_at_a_time_with_progress(fleet: Fleet) -> None:
+    await fleet.create("gamma", "sim-ha-1-0-0", workers=1)
+    ready = await fleet.wait_settled("gamma")
+    seen: list[v1alpha1.ClusterDeploymentStatus] = []
+
+    async def record() -> None:
+        async for event in fleet.store.watch(
+            (v1alpha1.ClusterDeployment,), since=int(ready.metadata.resource_version or 0)
+        ):
+            assert isinstance(event.object, v1alpha1.ClusterDeployment)
+            seen.append(event.object.status)
+
+    watcher = asyncio.create_task(record())
+    await fleet.patch("gamma", template="sim-ha-1-1-0")
+    cluster = await fleet.wait_settled("gamma")
+    watcher.cancel()
+    assert cluster.status.nodes.versions == {V2: 4}
+    assert cluster.status.template == "sim-ha-1-1-0"
+    assert cluster.status.available_upgrades == []
+    mixed = [s for s in seen if len(s.nodes.versions) == 2]
+    assert mixed, "never saw a cluster with nodes on two versions: not one node at a time"
+    assert all(s.phase == "Updating" for s in mixed)
+    # never more than one node down at once
+    assert all(s.nodes.total - s.nodes.ready <= 1 for s in seen if s.phase == "Updating")
+    assert any("upgrad" in (s.message or "").lower() for s in mixed)
+
+
+async def test_ttl_expiry_tears_down_and_leaves_an_event(fleet: Fleet) -> None:
+    created = await fleet.create("short", ttl="1s")
+    uid = created.metadata.uid or ""
+    await fleet.wait("short", lambda c: c.status.expires_at is not None, what="expiresAt in status")
+    for _ in range(400):
+        try:
+            await fleet.get("short")
+        except NotFound:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("expired cluster still exists")
+    expired = [e for e in await fleet.events("short") if e.reason == "Expired"]
+    assert expired and "ttl 1s" in expired[0].message and expired[0].type == "Warning"
+    assert await fleet.sim.get_cluster(uid) is None
+
+
+async def test_delete_tears_down_at_the_provider_first(fleet: Fleet) -> None:
+    created = await fleet.create("delta")
+    await fleet.wait_settled("delta")
+    uid = created.metadata.uid or ""
+    assert await fleet.sim.get_cluster(uid) is not None
+    await fleet.store.delete(v1alpha1.ClusterDeployment, "default", "delta")
+    for _ in range(400):
+        try:
+            cluster = await fleet.get("delta")
+        except NotFound:
+            break
+        # while the object exists, its finalizer holds it until teardown is complete
+        assert cluster.metadata.deletion_timestamp is not None
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("deleted cluster still exists")
+    assert await fleet.sim.get_cluster(uid) is None
+    assert "Deleted" in {e.reason for e in await fleet.events("delta")}
+
+
+async def test_permanent_failure_is_failed_with_its_message_and_recovers(fleet: Fleet) -> None:
+    await fleet.store.create(
+        v1alpha1.Credential(
+            metadata=v1alpha1.ObjectMeta(name="tiny", namespace="default"),
+            spec=v1alpha1.CredentialSpec(provider="sim", config={"nodeQuota": 2}),
+        )
+    )
+    await fleet.create("eps", credential="tiny", workers=3)
+    failed = await fleet.wait_settled("eps", phase="Failed")
+    ready = cond(failed, "Ready")
+    assert ready.status == "False" and ready.reason == "ProviderFailed"
+    assert "quota" in ready.message
+    assert cond(failed, "Stalled").status == "True"
+    assert "ProviderFailed" in {e.reason for e in await fleet.events("eps")}
+    # a person acts on the message: fewer workers, and the cluster recovers
+    await fleet.patch("eps", config={"workers": 1})
+    recovered = await fleet.wait_settled("eps")
+    assert v1alpha1.get_condition(recovered.status.conditions, "Stalled") is None
+
+
+async def test_transient_faults_are_retried_and_nothing_duplicates(fleet: Fleet) -> None:
+    fleet.sim.configure_faults(failure_rate=0.3, seed=11)
+    names = [f"f{i:02d}" for i in range(12)]
+    for name in names:
+        await fleet.create(name, workers=1)
+    for name in names:
+        await fleet.wait_settled(name, timeout=120)
+    clusters = await fleet.sim.list_clusters()
+    assert sorted(c.name for c in clusters) == names
+
+
+async def test_missing_template_blocks_until_it_appears(fleet: Fleet) -> None:
+    # Bypass admission (as a restore from backup might): the controller must cope.
+    await fleet.store.create(
+        v1alpha1.ClusterDeployment(
+            metadata=v1alpha1.ObjectMeta(name="orphan", namespace="default"),
+            spec=v1alpha1.ClusterDeploymentSpec(template="later-1-0-0", credential="sim"),
+        )
+    )
+    blocked = await fleet.wait(
+        "orphan",
+        lambda c: (
+            (
+                v1alpha1.get_condition(c.status.conditions, "TemplateValid")
+                or v1alpha1.Condition(type="x", status="Unknown")
+            ).reason
+            == "TemplateNotFound"
+        ),
+        what="TemplateNotFound",
+    )
+    assert blocked.status.phase in ("Pending", "Provisioning")
+    template = await fleet.store.get(v1alpha1.ClusterTemplate, "default", "sim-single-1-0-0")
+    await fleet.store.create(
+        v1alpha1.ClusterTemplate(
+            metadata=v1alpha1.ObjectMeta(name="later-1-0-0", namespace="default"),
+            spec=template.spec,
+        )
+    )
+    await fleet.wait_settled("orphan", timeout=20)  # woken by the template, not a 30 s retry

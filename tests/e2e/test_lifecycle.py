@@ -1,0 +1,98 @@
+"""A platform engineer's day, through the real CLI against a real ``orbit up``: create from the
+default catalog, scale, upgrade, expire, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.conftest import Orbit, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _cluster(orbit: Orbit, name: str) -> dict:  # type: ignore[type-arg]
+    return orbit.get_json("cluster", name)  # type: ignore[no-any-return]
+
+
+def _workers(cluster: dict) -> list[dict]:  # type: ignore[type-arg]
+    return [n for n in cluster["status"]["nodes"]["items"] if n["role"] == "worker"]
+
+
+def test_create_scale_upgrade_delete(orbit_factory: Callable[..., Orbit]) -> None:
+    orbit = orbit_factory()
+    orbit.start()
+
+    templates = orbit.ok("get", "clustertemplates")
+    for name in ("sim-single-1-0-0", "sim-single-1-1-0", "sim-ha-1-0-0", "sim-ha-1-1-0"):
+        assert name in templates
+
+    orbit.ok(
+        "create",
+        "cluster",
+        "demo",
+        "--template",
+        "sim-ha-1-0-0",
+        "--set",
+        "workers=1",
+        "--label",
+        "team=a",
+        "--wait",
+        "--timeout",
+        "3m",
+    )
+    cluster = _cluster(orbit, "demo")
+    assert cluster["status"]["phase"] == "Ready"
+    assert (cluster["status"]["nodes"]["ready"], cluster["status"]["nodes"]["total"]) == (4, 4)
+    assert cluster["status"]["availableUpgrades"] == ["sim-ha-1-1-0"]
+    conditions = {c["type"]: c["status"] for c in cluster["status"]["conditions"]}
+    for type_ in (
+        "TemplateValid",
+        "CredentialValid",
+        "InfrastructureReady",
+        "ControlPlaneReady",
+        "WorkersReady",
+        "Ready",
+    ):
+        assert conditions[type_] == "True", conditions
+
+    orbit.ok("scale", "cluster", "demo", "--workers", "3", "--wait", "--timeout", "3m")
+    cluster = _cluster(orbit, "demo")
+    assert len(_workers(cluster)) == 3 and all(n["ready"] for n in _workers(cluster))
+
+    orbit.ok("scale", "cluster", "demo", "--workers", "1", "--wait", "--timeout", "3m")
+    assert len(_workers(_cluster(orbit, "demo"))) == 1
+
+    orbit.ok(
+        "upgrade", "cluster", "demo", "--template", "sim-ha-1-1-0", "--wait", "--timeout", "3m"
+    )
+    cluster = _cluster(orbit, "demo")
+    assert cluster["status"]["kubernetesVersion"] == "v1.31.2+k3s1"
+    assert {n["kubernetesVersion"] for n in cluster["status"]["nodes"]["items"]} == {"v1.31.2+k3s1"}
+    assert cluster["status"]["template"] == "sim-ha-1-1-0"
+
+    events = orbit.ok("events", "cluster/demo")
+    for reason in ("Provisioning", "Ready", "Scaling", "Upgrading"):
+        assert reason in events, events
+
+    uid = cluster["metadata"]["uid"]
+    assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 200
+    orbit.ok("delete", "cluster", "demo", "--wait", "--timeout", "2m")
+    assert orbit.cli("get", "cluster", "demo").returncode != 0
+    assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 404
+
+
+def test_ttl_cluster_expires_with_an_event(orbit_factory: Callable[..., Orbit]) -> None:
+    orbit = orbit_factory()
+    orbit.start()
+    orbit.ok("create", "cluster", "short", "--template", "sim-single-1-0-0", "--ttl", "5s")
+    uid = _cluster(orbit, "short")["metadata"]["uid"]
+
+    def gone() -> bool:
+        return orbit.cli("get", "cluster", "short").returncode != 0
+
+    wait_for(gone, timeout=120, what="the ttl cluster to disappear", on_fail=orbit.log_tail)
+    events = orbit.ok("events", "cluster/short")
+    assert "Expired" in events and "ttl 5s" in events
+    assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 404

@@ -96,3 +96,24 @@ def test_ttl_cluster_expires_with_an_event(orbit_factory: Callable[..., Orbit]) 
     events = orbit.ok("events", "cluster/short")
     assert "Expired" in events and "ttl 5s" in events
     assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 404
+
+
+def test_examples_apply_and_come_up(orbit_factory: Callable[..., Orbit]) -> None:
+    from pathlib import Path
+
+    orbit = orbit_factory()
+    orbit.start()
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    out = orbit.ok("apply", "-f", str(examples))
+    assert "created" in out
+    for name in ("feature-login", "staging"):
+        orbit.ok("get", "cluster", name, "-n", "team-a")
+
+    def ready() -> bool:
+        items = orbit.get_json("clusters", "-n", "team-a")["items"]
+        return sorted(c["status"].get("phase") for c in items) == ["Ready", "Ready"]
+
+    wait_for(ready, timeout=120, what="the example clusters", on_fail=orbit.log_tail)
+    staging = orbit.get_json("cluster", "staging", "-n", "team-a")
+    assert staging["status"]["nodes"]["total"] == 4
+    assert "unchanged" in orbit.ok("apply", "-f", str(examples))

@@ -18,9 +18,12 @@ lives here, and why:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,7 @@ SINGLE_STATEMENT = "single-statement"
 _ASYNC_DRIVERS = {"sqlite": ("aiosqlite",), "postgresql": ("asyncpg", "psycopg", "psycopg_async")}
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _UNAVAILABLE = (
+    sqlite3.OperationalError,
     exc.OperationalError,
     exc.InterfaceError,
     exc.TimeoutError,
@@ -117,7 +121,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -169,6 +172,27 @@ def _lock_key(schema: str | None) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _enable_wal(path: str) -> None:
+    """Switch the file to WAL (a persistent setting) before any pooled connection opens it.
+
+    Two connections switching a new file at once can deadlock on its locks, and SQLite then
+    fails one at once instead of waiting, so this retries until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.05)
+    if mode.lower() != "wal":
+        raise errors.Unavailable(f"SQLite database {path} cannot use WAL (journal mode {mode})")
+
+
 async def migrate(engine: AsyncEngine, *, schema: str | None = None) -> None:
     """Bring the schema to the newest Alembic revision; safe on every start, and when several
     processes start at once (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock)."""
@@ -179,6 +203,10 @@ async def migrate(engine: AsyncEngine, *, schema: str | None = None) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
+    path = engine.url.database or ""
+    if is_sqlite(engine) and path and path != ":memory:" and not path.startswith("file:"):
+        async with translate_errors(engine):
+            await asyncio.to_thread(_enable_wal, path)
     async with translate_errors(engine), engine.connect() as conn:
         if is_sqlite(engine):
             await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})

@@ -8,6 +8,7 @@ database under ``data_dir``, the API and dashboard on 127.0.0.1:8420.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     )
     event_ttl_hours: float = Field(default=24.0, gt=0, description="How long Events are kept.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text (key=value fields) or json (one object per line)."
+    )
     controllers: ControllerSettings = Field(default_factory=ControllerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
 

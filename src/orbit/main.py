@@ -6,7 +6,6 @@ this module adds the commands that run Orbit itself (``up``), which need the ser
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -33,7 +32,7 @@ def up(
     ),
 ) -> None:
     """Run Orbit on its embedded default: SQLite, the simulated Cluster Plane, API on PORT."""
-    from orbit.server import runner
+    from orbit.server import logs, runner
 
     overrides: dict[str, object] = {"port": port, "host": host}
     if data_dir is not None:
@@ -43,10 +42,7 @@ def up(
     if no_catalog:
         overrides["install_catalog"] = False
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(settings.log_level, fmt=settings.log_format)
     typer.echo(f"Orbit {_version()} starting at http://{settings.host}:{settings.port}")
     typer.echo(f"  data: {settings.data_dir}  store: {_redact(settings.store_url())}")
     typer.echo("  try:  orbit get clustertemplates")

@@ -128,8 +128,10 @@ async def test_invalid_template_is_refused(api: httpx.AsyncClient, store: Resour
             "provider": "nowhere",
             "version": "1.0.0",
             "kubernetesVersion": "v1.30.6+k3s1",
-            "parameters": {"type": "object", "properties": {"n": {"type": "integer",
-                                                                  "default": 1}}},
+            "parameters": {
+                "type": "object",
+                "properties": {"n": {"type": "integer", "default": 1}},
+            },
             "cluster": {"controlPlane": {"count": "{{ m }}"}},
         },
     }
@@ -139,9 +141,14 @@ async def test_invalid_template_is_refused(api: httpx.AsyncClient, store: Resour
     assert "spec.provider" in causes
     assert "spec.cluster.controlPlane.count" in causes
     assert "'m' is undefined" in response.json()["message"]
-    bad_schema = {**template, "spec": {**template["spec"], "provider": "sim",
-                                       "parameters": {"type": "object",
-                                                      "properties": {"n": {"type": "int"}}}}}
+    bad_schema = {
+        **template,
+        "spec": {
+            **template["spec"],
+            "provider": "sim",
+            "parameters": {"type": "object", "properties": {"n": {"type": "int"}}},
+        },
+    }
     response = await api.post(CTS, json=bad_schema)
     assert response.status_code == 422
     assert fields(response) == ["spec.parameters.properties.n.type"]
@@ -178,8 +185,10 @@ async def test_stale_resource_version_is_a_conflict(
     first = {**created, "metadata": {**created["metadata"], "labels": {"a": "1"}}}
     assert (await api.put(f"{CDS}/c1", json=first)).status_code == 200
     before = await revision(store)
-    second = {**created, "metadata": {**created["metadata"], "labels": {"b": "2"},
-                                      "resourceVersion": stale}}
+    second = {
+        **created,
+        "metadata": {**created["metadata"], "labels": {"b": "2"}, "resourceVersion": stale},
+    }
     response = await api.put(f"{CDS}/c1", json=second)
     assert response.status_code == 409
     assert response.json()["reason"] == "Conflict"

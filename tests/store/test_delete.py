@@ -123,3 +123,29 @@ async def test_no_new_content_in_a_terminating_namespace(store: SqlStore) -> Non
     await store.delete(v1alpha1.Namespace, None, "team-a")
     with pytest.raises(errors.Conflict, match="being terminated"):
         await store.create(cluster("c1"))
+
+
+async def test_events_go_with_an_otherwise_empty_namespace(store: SqlStore) -> None:
+    await with_namespace(store)
+    await store.create(cluster("c1"))
+    event = v1alpha1.Event(
+        metadata=v1alpha1.ObjectMeta(name="c1.abc", namespace="team-a"),
+        involved_object=v1alpha1.ObjectReference(kind="ClusterDeployment", name="c1"),
+        reason="Deleted",
+        message="gone",
+    )
+    await store.create(event)
+    with pytest.raises(errors.Conflict):  # a cluster still lives there: events stay too
+        await store.delete(v1alpha1.Namespace, None, "team-a")
+    assert (await store.list(v1alpha1.Event, "team-a")).items
+    await store.delete(CD, "team-a", "c1")
+    since = await store.revision()
+    await store.delete(v1alpha1.Namespace, None, "team-a")
+    with pytest.raises(errors.NotFound):
+        await store.get(v1alpha1.Namespace, None, "team-a")
+    assert (await store.list(v1alpha1.Event, "team-a")).items == []
+    seen = []
+    async for change in store.watch((v1alpha1.Event,), since=since):
+        seen.append((change.type, change.object.metadata.name))
+        break
+    assert seen == [("DELETED", "c1.abc")]

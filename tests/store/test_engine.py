@@ -57,6 +57,12 @@ async def test_unknown_postgres_database_is_unavailable(postgres_url: str) -> No
         await open_store(url)
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+async def test_in_memory_sqlite_is_refused(url: str) -> None:
+    with pytest.raises(errors.BadRequest, match="give a file"):
+        await open_store(url)
+
+
 async def test_sqlite_in_a_missing_directory_is_unavailable(tmp_path: Any) -> None:
     with pytest.raises(errors.Unavailable, match="directory"):
         await open_store(f"sqlite:///{tmp_path}/missing/orbit.db")

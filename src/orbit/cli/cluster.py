@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from orbit import errors
 from orbit.api import v1alpha1
 from orbit.cli import context, output, wait
 from orbit.cli.context import CliError
@@ -74,7 +75,16 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
 
 def default_credential(client: OrbitClient, template_name: str, *, namespace: str) -> str:
     """The only Credential in the namespace for the template's provider."""
-    template = client.get(v1alpha1.ClusterTemplate, template_name, namespace=namespace)
+    try:
+        template = client.get(v1alpha1.ClusterTemplate, template_name, namespace=namespace)
+    except errors.NotFound:
+        names = [
+            t.metadata.name for t in client.iter_all(v1alpha1.ClusterTemplate, namespace=namespace)
+        ]
+        raise CliError(
+            f'ClusterTemplate "{template_name}" not found in namespace {namespace}; '
+            f"available: {', '.join(names) or 'none'}"
+        ) from None
     provider = template.spec.provider
     names = [
         cred.metadata.name

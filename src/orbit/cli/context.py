@@ -78,7 +78,12 @@ def resolve_kind(name: str) -> type[v1alpha1.Resource]:
 
 
 def error_lines(exc: errors.OrbitError, *, prefix: str = "") -> list[str]:
-    lines = [f"error: {prefix}{exc.message}"]
+    message = exc.message
+    details = "; ".join(f"{c.field}: {c.message}" if c.field else c.message for c in exc.causes)
+    if details and message.endswith(details):
+        # "X is invalid: a: m; b: n" -> a header, then one line per cause
+        message = message[: -len(details)].rstrip(" :") + ":"
+    lines = [f"error: {prefix}{message}"]
     lines += [f"  {c.field}: {c.message}" if c.field else f"  {c.message}" for c in exc.causes]
     return lines
 

@@ -104,7 +104,12 @@ def _check_sqlite_directory(url: URL) -> None:
     """Fail early, and clearly, when the database file's directory is missing (the driver
     would only say "unable to open database file")."""
     path = url.database or ""
-    if path and path != ":memory:" and not path.startswith("file:"):
+    if path in ("", ":memory:"):
+        raise errors.BadRequest(
+            "an in-memory SQLite database cannot back the store (its watchers and writers need "
+            "connections of their own): give a file, e.g. sqlite:///orbit.db"
+        )
+    if not path.startswith("file:"):
         directory = Path(path).absolute().parent
         if not directory.is_dir():
             raise errors.Unavailable(
@@ -197,7 +202,8 @@ async def migrate(engine: AsyncEngine, *, schema: str | None = None) -> None:
     """Bring the schema to the newest Alembic revision; safe on every start, and when several
     processes start at once (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock)."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    # Escaped: the option parser would read a '%' in the install path as interpolation.
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
 
     def upgrade(connection: Connection) -> None:
         config.attributes["connection"] = connection

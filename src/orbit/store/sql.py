@@ -226,6 +226,8 @@ class SqlStore:
         self, cls: type[R], namespace: str | None, name: str, *, resource_version: str | None = None
     ) -> R:
         key = objects.key_of(cls, namespace, name)
+        if cls.KIND == v1alpha1.Namespace.KIND:
+            await self._drop_events_of_empty_namespace(name)
         async with self._writing() as tx:
             stored = await tx.fetch(cls.KIND, *key)
             if stored is None:
@@ -242,6 +244,18 @@ class SqlStore:
             return await tx.put(
                 cls, key, body, "MODIFIED" if objects.has_finalizers(body) else "DELETED"
             )
+
+    async def _drop_events_of_empty_namespace(self, namespace: str) -> None:
+        """Events are a record of what happened, not content: a namespace whose only remaining
+        objects are Events may be deleted, and its Events go first (each with its own change,
+        so watchers see them go)."""
+        async with self._engine.connect() as conn:
+            held = await _count_in_namespace(conn, namespace)
+        if not held or set(held) != {v1alpha1.Event.KIND}:
+            return
+        for event in (await self.list(v1alpha1.Event, namespace)).items:
+            with contextlib.suppress(errors.NotFound):
+                await self.delete(v1alpha1.Event, namespace, event.metadata.name)
 
     async def _fetch_current(
         self, tx: _Tx, cls: type[R], key: tuple[str, str], meta: v1alpha1.ObjectMeta

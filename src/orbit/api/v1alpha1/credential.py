@@ -28,7 +28,7 @@ class Credential(Resource):
     KIND: ClassVar[str] = "Credential"
     PLURAL: ClassVar[str] = "credentials"
     SINGULAR: ClassVar[str] = "credential"
-    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("cred",)
+    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("cred", "creds")
 
     spec: CredentialSpec
     status: CredentialStatus | None = None

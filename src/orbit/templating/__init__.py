@@ -10,6 +10,8 @@ immutable sandbox (templates are data an architect wrote, not code we trust) wit
 from __future__ import annotations
 
 import copy
+import functools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +34,17 @@ class _NativeSandbox(ImmutableSandboxedEnvironment):
 
 
 _ENV = _NativeSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> jinja2.Template:
+    """Compiling is most of a render's cost; templates are immutable, so compile each once."""
+    return _ENV.from_string(source)
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
 
 
 def path_of(
@@ -73,7 +86,7 @@ def validate_config(
     schema: dict[str, Any], config: dict[str, Any], *, field: str = "spec.config"
 ) -> list[Cause]:
     """Causes why ``config`` (defaults applied) breaks ``schema``, each with its field path."""
-    validator = Draft202012Validator(schema)
+    validator = _validator(json.dumps(schema, sort_keys=True))
     causes = []
     for err in sorted(
         validator.iter_errors(apply_defaults(schema, config)), key=lambda e: list(e.path)
@@ -97,7 +110,7 @@ def render(value: Any, context: dict[str, Any], *, field: str) -> Any:
         if "{{" not in value and "{%" not in value:
             return value
         try:
-            result = _ENV.from_string(value).render(context)
+            result = _compiled(value).render(context)
             if isinstance(result, jinja2.Undefined):
                 result._fail_with_undefined_error()  # a lone {{ name }}: native mode skips str()
             return result

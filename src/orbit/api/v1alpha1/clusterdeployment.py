@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from orbit.api.v1alpha1.meta import Condition, Model, Resource, check_subdomain
+from orbit.api.v1alpha1.service import Service, check_services
 
 FINALIZER = "orbit.k8or.io/cluster-teardown"
 
@@ -76,6 +77,7 @@ class ClusterDeploymentSpec(Model):
     config: dict[str, Any] = Field(default_factory=dict)
     ttl: str | None = None
     expires_at: datetime | None = None
+    services: list[Service] = Field(default_factory=list)
 
     @field_validator("template", "credential")
     @classmethod
@@ -88,6 +90,11 @@ class ClusterDeploymentSpec(Model):
         if value is not None and parse_duration(value) <= timedelta(0):
             raise ValueError("ttl must be longer than zero")
         return value
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[Service]) -> list[Service]:
+        return check_services(value)
 
     @model_validator(mode="after")
     def _one_lifetime(self) -> ClusterDeploymentSpec:

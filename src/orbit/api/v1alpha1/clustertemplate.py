@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from orbit.api.v1alpha1.meta import Model, Resource, check_subdomain
+from orbit.api.v1alpha1.service import Service, check_services
 
 
 class MachineGroup(Model):
@@ -46,6 +47,16 @@ class ClusterTemplateSpec(Model):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     cluster: dict[str, Any]
     upgrade_to: list[str] = Field(default_factory=list)
+    services: list[Service] = Field(
+        default_factory=list,
+        description="base services every cluster of this template gets; a cluster turns one "
+        "off by listing a service of the same name with disabled: true",
+    )
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[Service]) -> list[Service]:
+        return check_services(value)
 
     @field_validator("upgrade_to")
     @classmethod

@@ -38,6 +38,7 @@ from orbit.api.v1alpha1.meta import (
     set_condition,
 )
 from orbit.api.v1alpha1.multiclusterservice import (
+    MCS_FINALIZER,
     ClusterServiceState,
     LabelSelector,
     LabelSelectorRequirement,
@@ -112,6 +113,7 @@ __all__ = [
     "LABEL_CLUSTER",
     "LABEL_OWNER_KIND",
     "LABEL_OWNER_NAME",
+    "MCS_FINALIZER",
     "SERVICESET_FINALIZER",
     "VERSION",
     "ClusterDeployment",

@@ -20,6 +20,8 @@ from pydantic import Field, field_validator, model_validator
 from orbit.api.v1alpha1.meta import Condition, Model, Resource
 from orbit.api.v1alpha1.service import Service, check_services
 
+MCS_FINALIZER = "orbit.k8or.io/mcs-cleanup"
+
 
 class LabelSelectorRequirement(Model):
     key: str
@@ -111,12 +113,18 @@ class ClusterServiceState(Model):
 
 class RolloutStatus(Model):
     revision: int = 0
-    state: str = "Complete"  # Progressing | Paused | RolledBack | Complete
+    state: str = "Pending"  # Pending | Progressing | Paused | RolledBack | Complete
+    failed_wave: str | None = None
     wave: str | None = None
     wave_started_at: datetime | None = None
     healthy_since: datetime | None = None
     message: str = ""
-    previous_services: list[Service] = Field(default_factory=list)
+    stable_revision: int = Field(
+        default=0, description="the last revision that completed: what a rollback returns to"
+    )
+    previous_services: list[Service] = Field(
+        default_factory=list, description="the services of stableRevision"
+    )
     current_services: list[Service] = Field(default_factory=list)
 
 

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     controllers: ControllerSettings = Field(default_factory=ControllerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
 
+    def public_url(self) -> str:
+        """How this process is reached: a wildcard listen address means loopback here."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'orbit.db'}"
 

@@ -16,34 +16,48 @@ from orbit.config import Settings
 
 @app.command()
 def up(
-    port: int = typer.Option(8420, "--port", "-p", help="Port of the API and dashboard."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int | None = typer.Option(
+        None,
+        "--port",
+        "-p",
+        show_default=False,
+        help="Port of the API (env ORBIT_PORT; default 8420).",
+    ),
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        show_default=False,
+        help="Address to listen on (env ORBIT_HOST; default 127.0.0.1).",
+    ),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", "-d", help="Where embedded state lives [default: ~/.local/share/orbit]."
+        None,
+        "--data-dir",
+        "-d",
+        show_default=False,
+        help="Where embedded state lives (env ORBIT_DATA_DIR; default ~/.local/share/orbit).",
     ),
     database_url: str | None = typer.Option(
         None,
         "--database-url",
-        envvar="ORBIT_DATABASE_URL",
-        help="Store URL (SQLite file or postgresql://...) [default: SQLite in the data dir].",
+        show_default=False,
+        help="Store URL, a SQLite file or postgresql://... (env ORBIT_DATABASE_URL; "
+        "default SQLite in the data dir).",
     ),
     no_catalog: bool = typer.Option(
         False, "--no-catalog", help="Do not install the default catalog."
     ),
 ) -> None:
-    """Run Orbit on its embedded default: SQLite, the simulated Cluster Plane, API on PORT."""
+    """Run Orbit on its embedded default: SQLite, the simulated Cluster Plane, the API."""
     from orbit.server import logs, runner
 
-    overrides: dict[str, object] = {"port": port, "host": host}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
+    # Flags override the environment only when given, so ORBIT_* variables keep working.
+    given = {"port": port, "host": host, "data_dir": data_dir, "database_url": database_url}
+    overrides: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     if no_catalog:
         overrides["install_catalog"] = False
     settings = Settings(**overrides)  # type: ignore[arg-type]
     logs.configure(settings.log_level, fmt=settings.log_format)
-    typer.echo(f"Orbit {_version()} starting at http://{settings.host}:{settings.port}")
+    typer.echo(f"Orbit {_version()} starting at {settings.public_url()}")
     typer.echo(f"  data: {settings.data_dir}  store: {_redact(settings.store_url())}")
     typer.echo("  try:  orbit get clustertemplates")
     typer.echo("        orbit create cluster demo --template sim-single-1-0-0 --wait")

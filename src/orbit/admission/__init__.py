@@ -4,8 +4,10 @@ Pydantic already checked each object's own shape; admission checks what needs ot
 the previous version: a template's parameters are a valid JSON Schema and its cluster shape
 renders, template specs are immutable, a cluster's config satisfies its template's schema, its
 credential exists and serves the same provider, and an upgrade follows the template's upgrade
-path. A refusal is :class:`orbit.errors.Invalid` with the field path of every cause, so nothing
-is written and the person sees what to change. Controllers write through the store directly.
+path; ServiceTemplates and the service lists of clusters, cluster templates and
+MultiClusterServices pass :mod:`orbit.admission.services`. A refusal is
+:class:`orbit.errors.Invalid` with the field path of every cause, so nothing is written and
+the person sees what to change. Controllers write through the store directly.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from orbit.admission.clusters import admit_cluster
+from orbit.admission.services import (
+    admit_service_template,
+    admit_service_template_delete,
+    admit_services_of,
+)
 from orbit.admission.templates import (
     admit_credential_delete,
     admit_template,
@@ -37,12 +44,19 @@ class Admission:
         if isinstance(new, v1alpha1.ClusterTemplate):
             assert old is None or isinstance(old, v1alpha1.ClusterTemplate)
             admit_template(new, old, providers=self._providers)
+            await admit_services_of(self._store, new, old)
         elif isinstance(new, v1alpha1.Credential):
             if cause := provider_cause(new.spec.provider, self._providers):
                 raise invalid(new.KIND, new.metadata.name, cause)
         elif isinstance(new, v1alpha1.ClusterDeployment):
             assert old is None or isinstance(old, v1alpha1.ClusterDeployment)
             await admit_cluster(self._store, new, old)
+            await admit_services_of(self._store, new, old)
+        elif isinstance(new, v1alpha1.MultiClusterService):
+            await admit_services_of(self._store, new, old)
+        elif isinstance(new, v1alpha1.ServiceTemplate):
+            assert old is None or isinstance(old, v1alpha1.ServiceTemplate)
+            admit_service_template(new, old)
         return new
 
     async def admit_delete(self, obj: v1alpha1.Resource) -> None:
@@ -50,6 +64,8 @@ class Admission:
             await admit_template_delete(self._store, obj)
         elif isinstance(obj, v1alpha1.Credential):
             await admit_credential_delete(self._store, obj)
+        elif isinstance(obj, v1alpha1.ServiceTemplate):
+            await admit_service_template_delete(self._store, obj)
 
 
 __all__ = ["Admission"]

@@ -179,7 +179,8 @@ def scale_cluster(
         {"spec": {"config": {"workers": workers}}},
         namespace=namespace,
     )
-    output.line(f"{output.ref(obj)} scaled to {workers} workers")
+    noun = "worker" if workers == 1 else "workers"
+    output.line(f"{output.ref(obj)} scaled to {workers} {noun}")
     if wait_:
         _settle(client, name, namespace=namespace, limit=limit, timeout=timeout)
 

@@ -11,8 +11,12 @@ from datetime import timedelta
 from orbit.api import v1alpha1
 from orbit.config import Settings
 from orbit.controllers.clusterdeployment import ClusterDeploymentReconciler
+from orbit.controllers.clusterservices import ClusterServicesReconciler
+from orbit.controllers.credential import CredentialReconciler
+from orbit.controllers.multiclusterservice import MultiClusterServiceReconciler
+from orbit.controllers.servicetemplate import ServiceTemplateReconciler
 from orbit.providers.registry import ProviderRegistry
-from orbit.runtime.controller import Controller
+from orbit.runtime.controller import Controller, Reconciler, Watch
 from orbit.runtime.events import EventRecorder, collect_events
 from orbit.runtime.manager import Manager
 from orbit.store.base import ResourceStore
@@ -21,26 +25,54 @@ from orbit.store.base import ResourceStore
 def build_manager(store: ResourceStore, providers: ProviderRegistry, settings: Settings) -> Manager:
     ctl = settings.controllers
     manager = Manager(store=store)
+
+    def controller(
+        name: str, kind: type[v1alpha1.Resource], reconciler: Reconciler, watches: list[Watch]
+    ) -> None:
+        manager.add(
+            Controller(
+                name,
+                store=store,
+                kind=kind,
+                reconciler=reconciler,
+                watches=watches,
+                workers=ctl.workers,
+                resync_period=ctl.resync_period,
+                base_delay=ctl.base_delay,
+                max_delay=ctl.max_delay,
+            )
+        )
+
+    def recorder(component: str) -> EventRecorder:
+        return EventRecorder(store, component=f"{component}-controller")
+
     clusters = ClusterDeploymentReconciler(
         store,
         providers=providers,
-        recorder=EventRecorder(store, component="clusterdeployment-controller"),
+        recorder=recorder("clusterdeployment"),
         poll_interval=ctl.poll_interval,
         ready_recheck=ctl.ready_recheck,
     )
-    manager.add(
-        Controller(
-            "clusterdeployment",
-            store=store,
-            kind=v1alpha1.ClusterDeployment,
-            reconciler=clusters,
-            watches=clusters.watches(),
-            workers=ctl.workers,
-            resync_period=ctl.resync_period,
-            base_delay=ctl.base_delay,
-            max_delay=ctl.max_delay,
-        )
+    controller("clusterdeployment", v1alpha1.ClusterDeployment, clusters, clusters.watches())
+    controller(
+        "credential", v1alpha1.Credential, CredentialReconciler(store, providers=providers), []
     )
+    cluster_services = ClusterServicesReconciler(store)
+    controller(
+        "clusterservices",
+        v1alpha1.ClusterDeployment,
+        cluster_services,
+        cluster_services.watches(),
+    )
+    rollouts = MultiClusterServiceReconciler(
+        store, recorder=recorder("multiclusterservice"), poll_interval=ctl.poll_interval
+    )
+    controller("multiclusterservice", v1alpha1.MultiClusterService, rollouts, rollouts.watches())
+    cache_dir = settings.data_dir / "cache"
+    templates = ServiceTemplateReconciler(
+        store, cache_dir=cache_dir, recorder=recorder("servicetemplate")
+    )
+    controller("servicetemplate", v1alpha1.ServiceTemplate, templates, [])
     ttl = timedelta(hours=settings.event_ttl_hours)
 
     async def collect() -> None:

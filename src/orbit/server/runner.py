@@ -52,7 +52,7 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
                 node_latency=settings.sim.node_latency,
                 failure_rate=settings.sim.failure_rate,
                 seed=settings.sim.seed,
-                endpoint_base=f"http://{settings.host}:{settings.port}/simplane/v1/clusters",
+                endpoint_base=f"{settings.public_url()}/simplane/v1/clusters",
             )
         )
         try:
@@ -86,7 +86,7 @@ def build_app(settings: Settings) -> FastAPI:
             app.state.store = plane.store
             app.state.admission = Admission(plane.store, providers=plane.providers.names())
             app.include_router(simplane_router(plane.sim))
-            log.info("Orbit is ready at http://%s:%d", settings.host, settings.port)
+            log.info("Orbit is ready at %s", settings.public_url())
             yield
 
     async def readiness() -> bool:

@@ -1,5 +1,7 @@
-"""Template parameters and rendering: JSON Schema validation with field paths, defaults, and
-Jinja2 rendering of a template's cluster shape with native types.
+"""Template parameters and rendering: JSON Schema validation with field paths, defaults,
+Jinja2 rendering of a template's cluster shape with native types, and plain text rendering
+(:func:`render_text`) for manifests, whose errors carry the template line
+(:func:`error_line`).
 
 Pure functions, no I/O: admission uses them to refuse bad input before anything is written, the
 cluster controller uses them to compute what to ask the provider for. Rendering runs in Jinja2's
@@ -34,12 +36,43 @@ class _NativeSandbox(ImmutableSandboxedEnvironment):
 
 
 _ENV = _NativeSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+_TEXT_ENV = ImmutableSandboxedEnvironment(
+    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
 
 
 @functools.lru_cache(maxsize=4096)
 def _compiled(source: str) -> jinja2.Template:
     """Compiling is most of a render's cost; templates are immutable, so compile each once."""
     return _ENV.from_string(source)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_text(source: str) -> jinja2.Template:
+    return _TEXT_ENV.from_string(source)
+
+
+def render_text(source: str, context: dict[str, Any]) -> str:
+    """Render ``source`` as a Jinja2 text template over ``context`` (sandboxed, strict about
+    undefined names). Raises :class:`jinja2.TemplateError`; :func:`error_line` finds its line."""
+    return _compiled_text(source).render(context)
+
+
+def error_line(err: jinja2.TemplateError) -> int | None:
+    """The template line ``err`` (from :func:`render_text`) points at, if known.
+
+    Syntax errors carry it; errors raised while rendering (an undefined name) do not, but
+    Jinja2 rewrites their traceback so the template's own frames show template lines."""
+    lineno = getattr(err, "lineno", None)
+    if isinstance(lineno, int):
+        return lineno
+    line = None
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 @functools.lru_cache(maxsize=1024)

@@ -246,8 +246,14 @@ class ClusterDeploymentReconciler:
                 ),
             )
             return Result(requeue_after=self._poll)
+        # Recorded before the finalizer goes: whoever sees the object gone finds the Event.
+        await self._recorder.record(
+            cluster,
+            type="Normal",
+            reason="Deleted",
+            message="Cluster torn down at the provider; nothing left",
+        )
         cluster.metadata.finalizers.remove(v1alpha1.FINALIZER)
-        scope.event("Normal", "Deleted", "Cluster torn down at the provider; nothing left")
         await self._store.update(cluster)
         return Result()
 
@@ -281,6 +287,12 @@ class ClusterDeploymentReconciler:
         return Result(requeue_after=blocked.retry_after)
 
     def _fail(self, scope: Scope, reason: str, message: str) -> None:
+        stalled = v1alpha1.get_condition(scope.status.conditions, ConditionType.STALLED)
+        known = (
+            stalled is not None
+            and stalled.message == message
+            and stalled.observed_generation == scope.generation
+        )
         scope.status.phase = Phase.FAILED
         scope.status.message = message
         status.set_conditions(
@@ -292,7 +304,8 @@ class ClusterDeploymentReconciler:
                 ConditionType.STALLED, True, reason, message, generation=scope.generation
             ),
         )
-        scope.event("Warning", reason, message)
+        if not known:  # the same failure seen again on a later pass is not news
+            scope.event("Warning", reason, message)
 
     async def _finish(self, scope: Scope, *, succeeded: bool) -> None:
         """Record the events of this pass, then write the status if it changed (in that order,

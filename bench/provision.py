@@ -29,15 +29,18 @@ from orbit.simplane import SimPlane, SimPlaneSettings
 from orbit.store import open_store
 
 
-async def run(clusters: int, database_url: str | None, workers: int, tmp: Path) -> dict[str, object]:
+async def run(
+    clusters: int, database_url: str | None, workers: int, tmp: Path
+) -> dict[str, object]:
     store = await open_store(database_url or f"sqlite:///{tmp / 'orbit.db'}")
     sim = await SimPlane.open(SimPlaneSettings(database_url=str(tmp / "sim.db"), node_latency=0))
     providers = ProviderRegistry()
     providers.register(SimProvider(sim))
     await catalog.install(store)
     admission = Admission(store, providers=providers.names())
-    settings = Settings(controllers=ControllerSettings(workers=workers, poll_interval=0.05,
-                                                       ready_recheck=3600))
+    settings = Settings(
+        controllers=ControllerSettings(workers=workers, poll_interval=0.05, ready_recheck=3600)
+    )
     manager = controllers.build_manager(store, providers, settings)
     start_revision = await store.revision()
     await manager.start()

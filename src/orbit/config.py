@@ -33,11 +33,20 @@ class ControllerSettings(BaseModel):
     )
 
 
+class DeliverySettings(BaseModel):
+    drift_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between drift checks of delivered services."
+    )
+
+
 class SimSettings(BaseModel):
     database_url: str | None = Field(
         default=None, description="The simulated Cluster Plane's own database (default: data_dir)."
     )
     node_latency: float = Field(default=2.0, ge=0, description="Seconds to provision one node.")
+    pod_latency: float = Field(
+        default=1.0, ge=0, description="Seconds until a scheduled pod is running and ready."
+    )
     failure_rate: float = Field(
         default=0.0,
         ge=0,
@@ -46,6 +55,12 @@ class SimSettings(BaseModel):
     )
     seed: int | None = Field(
         default=None, description="Seed of the fault injector (reproducible runs)."
+    )
+    endpoint_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="HTTPS port of the simulated clusters' Kubernetes APIs (default: port + 1).",
     )
 
 
@@ -74,11 +89,20 @@ class Settings(BaseSettings):
     )
     controllers: ControllerSettings = Field(default_factory=ControllerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     def public_url(self) -> str:
         """How this process is reached: a wildcard listen address means loopback here."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    def sim_endpoint_port(self) -> int:
+        return self.sim.endpoint_port or self.port + 1
+
+    def sim_endpoint_url(self) -> str:
+        """Base URL of the simulated clusters' Kubernetes APIs (HTTPS, their own port)."""
+        host = self.public_url().split("://", 1)[1].rsplit(":", 1)[0]
+        return f"https://{host}:{self.sim_endpoint_port()}"
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'orbit.db'}"

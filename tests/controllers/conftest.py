@@ -17,6 +17,7 @@ from orbit import catalog, controllers
 from orbit.admission import Admission
 from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, Settings
+from orbit.controllers.serviceset import cluster_clients
 from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
 from orbit.runtime.manager import Manager
@@ -24,6 +25,7 @@ from orbit.simplane import SimPlane, SimPlaneSettings
 from orbit.store import SqlStore
 
 LATENCY = 0.05
+STEP = 10.0  # node latency under a FakeClock: nothing moves until the test advances it
 
 
 @dataclass
@@ -95,9 +97,32 @@ class Fleet:
         return [e for e in items if e.involved_object.name == name]
 
 
+class FakeClock:
+    """The sim plane's clock, moved by the test: infrastructure progress step by step."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-def sim_settings(tmp_path: Path) -> SimPlaneSettings:
-    return SimPlaneSettings(database_url=str(tmp_path / "sim.db"), node_latency=LATENCY)
+def sim_clock() -> FakeClock | None:
+    """None: the sim plane runs on real time; a test parametrizes a FakeClock to drive it."""
+    return None
+
+
+@pytest.fixture
+def sim_settings(tmp_path: Path, sim_clock: FakeClock | None) -> SimPlaneSettings:
+    if sim_clock is None:
+        return SimPlaneSettings(database_url=str(tmp_path / "sim.db"), node_latency=LATENCY)
+    return SimPlaneSettings(
+        database_url=str(tmp_path / "sim.db"), node_latency=STEP, clock=sim_clock
+    )
 
 
 @pytest.fixture
@@ -111,10 +136,12 @@ async def fleet(store: SqlStore, sim_settings: SimPlaneSettings) -> AsyncIterato
             workers=8, poll_interval=0.05, base_delay=0.02, max_delay=0.5, ready_recheck=5.0
         )
     )
-    manager = controllers.build_manager(store, providers, settings)
+    clients = cluster_clients(providers)
+    manager = controllers.build_manager(store, providers, settings, clients=clients)
     await manager.start()
     try:
         yield Fleet(store, sim, Admission(store, providers=providers.names()), manager)
     finally:
         await manager.stop()
+        await clients.close()
         await sim.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from orbit.api import v1alpha1
 from orbit.errors import NotFound
-from tests.controllers.conftest import Fleet
+from tests.controllers.conftest import STEP, FakeClock, Fleet
 
 V1, V2 = "v1.30.6+k3s1", "v1.31.2+k3s1"
 
@@ -54,31 +56,31 @@ async def test_scale_up_and_down(fleet: Fleet) -> None:
     assert "Scaling" in {e.reason for e in await fleet.events("beta")}
 
 
-async def test_upgrade_one_node_at_a_time_with_progress(fleet: Fleet) -> None:
+@pytest.mark.parametrize("sim_clock", [FakeClock()])
+async def test_upgrade_one_node_at_a_time_with_progress(fleet: Fleet, sim_clock: FakeClock) -> None:
     await fleet.create("gamma", "sim-ha-1-0-0", workers=1)
-    ready = await fleet.wait_settled("gamma")
-    seen: list[v1alpha1.ClusterDeploymentStatus] = []
-
-    async def record() -> None:
-        async for event in fleet.store.watch(
-            (v1alpha1.ClusterDeployment,), since=int(ready.metadata.resource_version or 0)
-        ):
-            assert isinstance(event.object, v1alpha1.ClusterDeployment)
-            seen.append(event.object.status)
-
-    watcher = asyncio.create_task(record())
+    await fleet.wait("gamma", lambda c: c.status.nodes.total == 4, what="nodes provisioning")
+    sim_clock.advance(3 * STEP)  # the first server, then the others join
+    await fleet.wait_settled("gamma")
     await fleet.patch("gamma", template="sim-ha-1-1-0")
+    for step in range(1, 5):
+        # exactly one node is being upgraded: the rest run, on one version or the other
+        updating = await fleet.wait(
+            "gamma",
+            lambda c, step=step: (
+                c.status.phase == "Updating" and f"({step}/4)" in (c.status.message or "")
+            ),
+            what=f"node {step}/4 upgrading",
+        )
+        assert updating.status.nodes.total - updating.status.nodes.ready == 1
+        assert sum(updating.status.nodes.versions.values()) == 4
+        assert updating.status.nodes.versions.get(V2, 0) == step - 1
+        sim_clock.advance(STEP)
     cluster = await fleet.wait_settled("gamma")
-    watcher.cancel()
     assert cluster.status.nodes.versions == {V2: 4}
     assert cluster.status.template == "sim-ha-1-1-0"
     assert cluster.status.available_upgrades == []
-    mixed = [s for s in seen if len(s.nodes.versions) == 2]
-    assert mixed, "never saw a cluster with nodes on two versions: not one node at a time"
-    assert all(s.phase == "Updating" for s in mixed)
-    # never more than one node down at once
-    assert all(s.nodes.total - s.nodes.ready <= 1 for s in seen if s.phase == "Updating")
-    assert any("upgrad" in (s.message or "").lower() for s in mixed)
+    assert "Upgrading" in {e.reason for e in await fleet.events("gamma")}
 
 
 async def test_ttl_expiry_tears_down_and_leaves_an_event(fleet: Fleet) -> None:

@@ -128,6 +128,7 @@ def orbit_factory(tmp_path: Path) -> Iterator[Callable[..., Orbit]]:
             "ORBIT_CONTROLLERS__BASE_DELAY": "0.05",
             "ORBIT_CONTROLLERS__MAX_DELAY": "2",
             "ORBIT_LOG_LEVEL": "INFO",
+            "ORBIT_SIM__ENDPOINT_PORT": str(free_port()),
             **env,
         }
         full.pop("ORBIT_SERVER", None)

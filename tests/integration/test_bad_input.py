@@ -222,3 +222,62 @@ async def test_credential_and_ttl_rules(api: httpx.AsyncClient) -> None:
     )
     assert moved.status_code == 422
     assert "spec.credential" in fields(moved)
+
+
+STS = f"{P}/namespaces/default/servicetemplates"
+
+
+def service_template(name: str, resources: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "version": "1.0.0",
+            "parameters": {
+                "type": "object",
+                "properties": {"replicas": {"type": "integer", "minimum": 1, "default": 1}},
+            },
+            "resources": resources,
+        },
+    }
+
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  n: '{{ replicas }}'\n"
+
+
+async def test_service_template_that_does_not_render(
+    api: httpx.AsyncClient, store: ResourceStore
+) -> None:
+    before = await revision(store)
+    broken = CM.replace("{{ replicas }}", "{{ replica }}")
+    response = await api.post(STS, json=service_template("bad-1-0-0", broken))
+    assert response.status_code == 422
+    assert fields(response) == ["spec.resources"]
+    assert "line 6" in response.json()["message"] and "replica" in response.json()["message"]
+    response = await api.post(STS, json=service_template("bad-1-0-0", "kind: [\n{{ x"))
+    assert response.status_code == 422
+    assert await revision(store) == before
+
+
+async def test_service_values_cycles_and_unknown_versions(api: httpx.AsyncClient) -> None:
+    assert (await api.post(STS, json=service_template("web-1-0-0", CM))).status_code == 201
+    bad_values = cluster(
+        services=[{"name": "web", "template": "web-1-0-0", "values": {"replicas": 0}}]
+    )
+    response = await api.post(CDS, json=bad_values)
+    assert response.status_code == 422
+    assert fields(response) == ["spec.services[0].values.replicas"]
+    unknown = cluster(services=[{"name": "web", "template": "web-9-9-9"}])
+    response = await api.post(CDS, json=unknown)
+    assert response.status_code == 422
+    assert fields(response) == ["spec.services[0].template"]
+    assert "web-1-0-0" in response.json()["message"]  # names what exists
+    cycle = cluster(
+        services=[
+            {"name": "a", "template": "web-1-0-0", "dependsOn": ["b"]},
+            {"name": "b", "template": "web-1-0-0", "dependsOn": ["a"]},
+        ]
+    )
+    response = await api.post(CDS, json=cycle)
+    assert response.status_code == 422
+    assert fields(response) == ["spec.services"]
+    assert "a -> b -> a" in response.json()["message"]

@@ -30,7 +30,7 @@ async def test_list_and_get_clusters(plane: SimPlane, make_spec: SpecFactory) ->
         cluster = one.json()
         assert cluster["name"] == "c1"
         assert cluster["phase"] == "provisioning"
-        assert cluster["endpoint"].endswith("/simplane/v1/clusters/uid-1")
+        assert cluster["endpoint"].endswith("/simplane/v1/clusters/uid-1/k8s")
         assert cluster["nodes"][0]["kubernetesVersion"]
         assert cluster["nodes"][0]["capacity"] == {"cpu": 2, "memory": "4Gi"}
         assert "token" not in one.text

@@ -29,7 +29,7 @@ async def test_create_becomes_ready_over_time(
     ]
     assert ready_names(cluster) == []
     assert cluster.message == "provisioning 5 nodes"
-    assert cluster.endpoint == "http://127.0.0.1:8420/simplane/v1/clusters/uid-1"
+    assert cluster.endpoint == "http://127.0.0.1:8420/simplane/v1/clusters/uid-1/k8s"
 
     clock.advance(LATENCY)
     cluster = await plane.ensure_cluster(spec)

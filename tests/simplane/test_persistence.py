@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from pathlib import Path
 
@@ -67,7 +68,8 @@ async def test_kubeconfig_points_at_the_cluster_endpoint_with_its_token(
     assert config["kind"] == "Config"
     assert config["apiVersion"] == "v1"
     (cluster,) = config["clusters"]
-    assert cluster["cluster"]["server"] == "http://127.0.0.1:8420/simplane/v1/clusters/uid-1"
+    assert cluster["cluster"]["server"] == "http://127.0.0.1:8420/simplane/v1/clusters/uid-1/k8s"
+    assert "certificate-authority-data" not in cluster["cluster"]
     (context,) = config["contexts"]
     assert config["current-context"] == context["name"]
     assert context["context"]["cluster"] == cluster["name"]
@@ -95,7 +97,21 @@ async def test_custom_endpoint_base(
     )
     async with await SimPlane.open(settings) as plane:
         cluster = await plane.ensure_cluster(make_spec())
-    assert cluster.endpoint == "https://sim.example:9443/k/uid-1"
+    assert cluster.endpoint == "https://sim.example:9443/k/uid-1/k8s"
+
+
+async def test_kubeconfig_carries_the_endpoint_ca(
+    db_path: Path, clock: FakeClock, make_spec: SpecFactory
+) -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    settings = SimPlaneSettings(
+        database_url=str(db_path), endpoint_base="https://127.0.0.1:9443/s", endpoint_ca=pem
+    )
+    async with await SimPlane.open(settings) as plane:
+        await plane.ensure_cluster(make_spec())
+        (cluster,) = yaml.safe_load(await plane.kubeconfig("uid-1"))["clusters"]
+    assert cluster["cluster"]["server"] == "https://127.0.0.1:9443/s/uid-1/k8s"
+    assert base64.b64decode(cluster["cluster"]["certificate-authority-data"]).decode() == pem
 
 
 async def test_state_is_in_the_planes_own_sqlite_file(

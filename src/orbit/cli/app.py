@@ -1,7 +1,7 @@
 """The ``orbit`` command: a Typer app with one module per noun, talking only to the client.
 
 The composition root (``orbit.main``) imports :data:`app` and adds the commands that need the
-rest of Orbit (``up``, ``server``) with ``@app.command()``; every command, theirs included, gets
+rest of Orbit (``up``) with ``@app.command()``; every command, theirs included, gets
 the global ``--server`` option (kept in ``ctx.obj``, see :func:`orbit.cli.context.state`) and the
 one-line error reporting of :class:`orbit.cli.context.OrbitGroup`.
 """
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from orbit.cli import apply, cluster, context, delete, describe, events, get
+from orbit.cli import apply, cluster, context, delete, describe, events, get, kubeconfig
 
 app = typer.Typer(
     name="orbit",
@@ -46,6 +46,7 @@ app.command("get")(get.get)
 app.command("describe")(describe.describe)
 app.command("delete")(delete.delete)
 app.command("events")(events.events)
+app.command("kubeconfig")(kubeconfig.kubeconfig)
 app.add_typer(cluster.create_app, name="create")
 app.add_typer(cluster.scale_app, name="scale")
 app.add_typer(cluster.upgrade_app, name="upgrade")

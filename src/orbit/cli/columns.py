@@ -79,6 +79,86 @@ def _event(obj: Any, *, with_object: bool = True) -> list[str]:
     return [*row, obj.message]
 
 
+def _service_template(obj: Any) -> list[str]:
+    assert isinstance(obj, v1alpha1.ServiceTemplate)
+    spec = obj.spec
+    source = "resources" if spec.resources is not None else "git" if spec.git else "helm"
+    valid = "Unknown" if obj.status.valid is None else str(obj.status.valid)
+    return [
+        obj.metadata.name,
+        spec.version,
+        source,
+        valid,
+        output.age(obj.metadata.creation_timestamp),
+    ]
+
+
+def serviceset_owner(obj: v1alpha1.ServiceSet) -> str:
+    owner = obj.spec.owner
+    return "cluster" if owner.kind == "ClusterDeployment" else f"mcs/{owner.name}"
+
+
+def _serviceset(obj: Any) -> list[str]:
+    assert isinstance(obj, v1alpha1.ServiceSet)
+    states = [s.state.value for s in obj.status.services]
+    deployed = states.count("Deployed")
+    return [
+        obj.metadata.name,
+        obj.spec.cluster,
+        serviceset_owner(obj),
+        f"{deployed}/{len(obj.spec.services)}",
+        output.age(obj.metadata.creation_timestamp),
+    ]
+
+
+def _mcs(obj: Any) -> list[str]:
+    assert isinstance(obj, v1alpha1.MultiClusterService)
+    rollout = obj.status.rollout
+    state = rollout.state + (f" ({rollout.wave})" if rollout.wave else "")
+    return [
+        obj.metadata.name,
+        str(obj.status.matching_clusters),
+        obj.status.summary or "-",
+        state,
+        str(rollout.revision),
+        output.age(obj.metadata.creation_timestamp),
+    ]
+
+
+def service_rows(sets: Sequence[v1alpha1.ServiceSet]) -> list[list[str]]:
+    """One row per service of the given ServiceSets, for ``orbit get services``."""
+    rows = []
+    for sset in sorted(sets, key=lambda s: (s.spec.cluster, s.metadata.name)):
+        observed = {s.name: s for s in sset.status.services}
+        for svc in sset.spec.services:
+            st = observed.get(svc.name)
+            rows.append(
+                [
+                    sset.spec.cluster,
+                    svc.name,
+                    svc.template,
+                    svc.namespace,
+                    st.state.value if st else "Pending",
+                    (st.reason or st.message) if st else "",
+                    svc.sync_mode.value,
+                    serviceset_owner(sset),
+                ]
+            )
+    return rows
+
+
+SERVICE_HEADERS = [
+    "CLUSTER",
+    "SERVICE",
+    "TEMPLATE",
+    "NAMESPACE",
+    "STATE",
+    "REASON",
+    "SYNC",
+    "OWNER",
+]
+
+
 def _namespace(obj: Any) -> list[str]:
     return [obj.metadata.name, output.age(obj.metadata.creation_timestamp)]
 
@@ -89,6 +169,9 @@ _HEADERS: dict[str, list[str]] = {
     "Credential": ["NAME", "PROVIDER", "READY"],
     "Event": ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
     "Namespace": ["NAME", "AGE"],
+    "ServiceTemplate": ["NAME", "VERSION", "SOURCE", "VALID", "AGE"],
+    "ServiceSet": ["NAME", "CLUSTER", "OWNER", "DEPLOYED", "AGE"],
+    "MultiClusterService": ["NAME", "CLUSTERS", "SUMMARY", "ROLLOUT", "REVISION", "AGE"],
 }
 _WIDE = {"ClusterDeployment": ["CREDENTIAL", "ENDPOINT", "MESSAGE"]}
 
@@ -109,6 +192,12 @@ def columns(
             base = _credential
         case "Event":
             base = _event
+        case "ServiceTemplate":
+            base = _service_template
+        case "ServiceSet":
+            base = _serviceset
+        case "MultiClusterService":
+            base = _mcs
         case _:
             base = _namespace
     if not (all_namespaces and cls.NAMESPACED):

@@ -30,6 +30,9 @@ def describe(
     _metadata(obj)
     if isinstance(obj, v1alpha1.ClusterDeployment):
         _cluster(obj)
+        _cluster_services(client, obj)
+    elif isinstance(obj, v1alpha1.MultiClusterService):
+        _mcs(obj)
     else:
         _generic(obj)
     _events(client, obj)
@@ -122,6 +125,44 @@ def _cluster(obj: v1alpha1.ClusterDeployment) -> None:
             [
                 [n.name, n.role, n.kubernetes_version, str(n.ready), n.machine_size or "-"]
                 for n in nodes.items
+            ],
+            indent=2,
+        )
+    else:
+        output.line("  <none>")
+
+
+def _cluster_services(client: OrbitClient, obj: v1alpha1.ClusterDeployment) -> None:
+    selector = f"{v1alpha1.LABEL_CLUSTER}={obj.metadata.name}"
+    page = client.list_all(v1alpha1.ServiceSet, namespace=obj.metadata.namespace, selector=selector)
+    sets = [s for s in page.items if isinstance(s, v1alpha1.ServiceSet)]
+    output.line("Services:")
+    rows = [row[1:] for row in columns.service_rows(sets)]
+    if rows:
+        output.table(columns.SERVICE_HEADERS[1:], rows, indent=2)
+    else:
+        output.line("  <none>")
+
+
+def _mcs(obj: v1alpha1.MultiClusterService) -> None:
+    _block("Spec", obj.to_dict()["spec"])
+    status, rollout = obj.status, obj.status.rollout
+    output.line("Status:")
+    _field("Summary", status.summary or "-", indent=2)
+    _field("Matching clusters", status.matching_clusters, indent=2)
+    _field("Rollout", rollout.state, indent=2)
+    _field("Revision", f"{rollout.revision} (stable: {rollout.stable_revision})", indent=2)
+    _field("Wave in progress", rollout.wave or "-", indent=2)
+    if rollout.failed_wave:
+        _field("Failed wave", rollout.failed_wave, indent=2)
+    _field("Message", rollout.message or "-", indent=2)
+    output.line("Clusters:")
+    if status.clusters:
+        output.table(
+            ["CLUSTER", "WAVE", "REVISION", "STATE", "REASON"],
+            [
+                [c.name, c.wave or "-", str(c.revision), c.state, c.reason or ""]
+                for c in status.clusters
             ],
             indent=2,
         )

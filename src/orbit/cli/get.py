@@ -34,8 +34,16 @@ def get(
     timeout: Annotated[
         str | None, typer.Option("--timeout", help="With -w: stop after this long (e.g. 10m).")
     ] = None,
+    cluster: Annotated[
+        str | None, typer.Option("-c", "--cluster", help="With `get services`: one cluster's.")
+    ] = None,
 ) -> None:
-    """Show objects of a kind: a table, or -o yaml|json."""
+    """Show objects of a kind: a table (-o wide for more columns), or -o yaml|json.
+
+    `orbit get services [-c CLUSTER]` lists the services delivered to clusters, one row each."""
+    if kind.lower() in ("services", "service", "svc"):
+        _services(ctx, namespace=None if all_namespaces else namespace, cluster=cluster, fmt=fmt)
+        return
     cls = context.resolve_kind(kind)
     if name and all_namespaces:
         raise typer.BadParameter("an object cannot be named across all namespaces", ctx=ctx)
@@ -80,6 +88,22 @@ def get(
         )
     except KeyboardInterrupt:
         return
+
+
+def _services(
+    ctx: typer.Context, *, namespace: str | None, cluster: str | None, fmt: Format | None
+) -> None:
+    client = context.client(ctx)
+    selector = f"{v1alpha1.LABEL_CLUSTER}={cluster}" if cluster else None
+    page = client.list_all(v1alpha1.ServiceSet, namespace=namespace, selector=selector)
+    sets = [s for s in page.items if isinstance(s, v1alpha1.ServiceSet)]
+    if fmt in (Format.YAML, Format.JSON):
+        output.dump(output.as_list(v1alpha1.ServiceSet, sets, page.revision), fmt)
+    elif sets:
+        output.table(columns.SERVICE_HEADERS, columns.service_rows(sets))
+    else:
+        where = f"cluster {cluster}" if cluster else f"namespace {namespace or 'any'}"
+        typer.echo(f"No services on {where}.", err=True)
 
 
 def _emit(

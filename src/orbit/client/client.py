@@ -302,6 +302,11 @@ class OrbitClient:
 
     # -- outside the typed kinds ----------------------------------------------------------
 
+    def kubeconfig(self, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """A kubeconfig for the cluster ``name`` (YAML text)."""
+        path = object_path(v1alpha1.ClusterDeployment, name, namespace) + "/kubeconfig"
+        return self.request("GET", path).text
+
     def sim_clusters(self) -> Any:
         """The simulated Cluster Plane's own view of its clusters (raw JSON)."""
         return self.get_json("/simplane/v1/clusters")

@@ -14,7 +14,11 @@ from orbit.controllers.clusterdeployment import ClusterDeploymentReconciler
 from orbit.controllers.clusterservices import ClusterServicesReconciler
 from orbit.controllers.credential import CredentialReconciler
 from orbit.controllers.multiclusterservice import MultiClusterServiceReconciler
+from orbit.controllers.serviceset import ServiceSetReconciler, cluster_clients
 from orbit.controllers.servicetemplate import ServiceTemplateReconciler
+from orbit.delivery import engine
+from orbit.delivery.kubeclient import ClusterClients
+from orbit.delivery.render import render_service
 from orbit.providers.registry import ProviderRegistry
 from orbit.runtime.controller import Controller, Reconciler, Watch
 from orbit.runtime.events import EventRecorder, collect_events
@@ -22,7 +26,15 @@ from orbit.runtime.manager import Manager
 from orbit.store.base import ResourceStore
 
 
-def build_manager(store: ResourceStore, providers: ProviderRegistry, settings: Settings) -> Manager:
+def build_manager(
+    store: ResourceStore,
+    providers: ProviderRegistry,
+    settings: Settings,
+    *,
+    clients: ClusterClients | None = None,
+) -> Manager:
+    """Every controller of the Orbit Plane. ``clients`` are the Kubernetes API clients the
+    delivery engine uses; the caller closes them after the manager stops."""
     ctl = settings.controllers
     manager = Manager(store=store)
 
@@ -73,6 +85,17 @@ def build_manager(store: ResourceStore, providers: ProviderRegistry, settings: S
         store, cache_dir=cache_dir, recorder=recorder("servicetemplate")
     )
     controller("servicetemplate", v1alpha1.ServiceTemplate, templates, [])
+    delivery = ServiceSetReconciler(
+        store,
+        clients=clients or cluster_clients(providers),
+        recorder=recorder("serviceset"),
+        cache_dir=cache_dir,
+        render=render_service,
+        applier=engine,
+        drift_interval=settings.delivery.drift_interval,
+        poll_interval=ctl.poll_interval,
+    )
+    controller("serviceset", v1alpha1.ServiceSet, delivery, delivery.watches())
     ttl = timedelta(hours=settings.event_ttl_hours)
 
     async def collect() -> None:

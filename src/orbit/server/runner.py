@@ -9,10 +9,13 @@ of that, which is fine: every reconcile is re-entrant and every provider call id
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,11 +23,12 @@ from fastapi import FastAPI
 from orbit import catalog, controllers, store
 from orbit.admission import Admission
 from orbit.config import Settings
+from orbit.controllers.serviceset import cluster_clients
 from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
 from orbit.runtime.manager import Manager
 from orbit.server.app import create_app
-from orbit.simplane import SimPlane, SimPlaneSettings
+from orbit.simplane import SimPlane, SimPlaneSettings, certs
 from orbit.simplane.api import create_router as simplane_router
 
 log = logging.getLogger("orbit.server")
@@ -44,35 +48,79 @@ class Plane:
 async def running(settings: Settings) -> AsyncIterator[Plane]:
     """Open every part, start the controllers; stop and close them in reverse on exit."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    resources = await store.open_store(settings.store_url())
-    try:
+    async with AsyncExitStack() as stack:
+        resources = await store.open_store(settings.store_url())
+        stack.push_async_callback(resources.close)
+        cert, key, ca = certs.ensure_certificate(
+            settings.data_dir / "simplane-tls", hosts=(settings.host,)
+        )
         sim = await SimPlane.open(
             SimPlaneSettings(
                 database_url=settings.sim_url(),
                 node_latency=settings.sim.node_latency,
+                pod_latency=settings.sim.pod_latency,
                 failure_rate=settings.sim.failure_rate,
                 seed=settings.sim.seed,
-                endpoint_base=f"{settings.public_url()}/simplane/v1/clusters",
+                endpoint_base=f"{settings.sim_endpoint_url()}/simplane/v1/clusters",
+                endpoint_ca=ca,
             )
         )
-        try:
-            providers = ProviderRegistry()
-            providers.register(SimProvider(sim))
-            providers.load_entry_points()
-            if settings.install_catalog:
-                await catalog.install(resources)
-            else:
-                await catalog.ensure_default_namespace(resources)
-            manager = controllers.build_manager(resources, providers, settings)
-            await manager.start()
-            try:
-                yield Plane(store=resources, sim=sim, providers=providers, manager=manager)
-            finally:
-                await manager.stop()
-        finally:
-            await sim.close()
+        stack.push_async_callback(sim.close)
+        await stack.enter_async_context(cluster_endpoints(sim, settings, cert=cert, key=key))
+        providers = ProviderRegistry()
+        providers.register(SimProvider(sim))
+        providers.load_entry_points()
+        if settings.install_catalog:
+            await catalog.install(resources)
+        else:
+            await catalog.ensure_default_namespace(resources)
+        clients = cluster_clients(providers)
+        stack.push_async_callback(clients.close)
+        manager = controllers.build_manager(resources, providers, settings, clients=clients)
+        await manager.start()
+        stack.push_async_callback(manager.stop)
+        yield Plane(store=resources, sim=sim, providers=providers, manager=manager)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server inside another: the main server handles SIGINT/SIGTERM for both."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@asynccontextmanager
+async def cluster_endpoints(
+    sim: SimPlane, settings: Settings, *, cert: Path, key: Path
+) -> AsyncIterator[None]:
+    """Serve the simulated clusters' Kubernetes APIs over HTTPS (kubectl sends bearer tokens
+    over TLS only), on their own port, as real clusters have their own endpoints."""
+    app = FastAPI(title="Orbit simulated clusters", openapi_url=None, docs_url=None)
+    app.include_router(simplane_router(sim))
+    server = _EmbeddedServer(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.sim_endpoint_port(),
+            ssl_certfile=str(cert),
+            ssl_keyfile=str(key),
+            lifespan="off",
+            log_level="warning",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # the listener failed (port taken): raise its error
+            raise RuntimeError("the cluster endpoint listener stopped before it started")
+        await asyncio.sleep(0.02)
+    log.info("Simulated cluster endpoints at %s", settings.sim_endpoint_url())
+    try:
+        yield
     finally:
-        await resources.close()
+        server.should_exit = True
+        await task
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -85,6 +133,7 @@ def build_app(settings: Settings) -> FastAPI:
             holder["plane"] = plane
             app.state.store = plane.store
             app.state.admission = Admission(plane.store, providers=plane.providers.names())
+            app.state.providers = plane.providers
             app.include_router(simplane_router(plane.sim))
             log.info("Orbit is ready at %s", settings.public_url())
             yield

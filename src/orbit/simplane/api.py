@@ -2,8 +2,9 @@
 
 Tests and operators use it to check for leaks ("the simulated plane holds exactly 50
 clusters"). It is the infrastructure's API, not Orbit's, so it answers a missing cluster itself
-with a Kubernetes-style ``Status`` body rather than through Orbit's error mapping. The
-per-cluster Kubernetes API will live under the same prefix (``/simplane/v1/clusters/{uid}/...``).
+with a Kubernetes-style ``Status`` body rather than through Orbit's error mapping. Each
+cluster's Kubernetes API lives under the same prefix, at ``/simplane/v1/clusters/{uid}/k8s/...``
+(:mod:`orbit.simplane.kube`), authenticated by the cluster's bearer token.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from orbit.simplane.kube import http as kube_http
 from orbit.simplane.plane import SimPlane
 
 PREFIX = "/simplane/v1"
 
 
 def create_router(plane: SimPlane) -> APIRouter:
-    """Routes over ``plane``: GET /simplane/v1/clusters and GET /simplane/v1/clusters/{uid}."""
+    """Routes over ``plane``: GET /simplane/v1/clusters, GET /simplane/v1/clusters/{uid}, and
+    every method on /simplane/v1/clusters/{uid}/k8s/{path} (the cluster's Kubernetes API)."""
     api = APIRouter(prefix=PREFIX, tags=["simplane"])
 
     @api.get("/clusters")
@@ -44,6 +47,7 @@ def create_router(plane: SimPlane) -> APIRouter:
             )
         return cluster.model_dump(mode="json", by_alias=True)
 
+    kube_http.add_routes(api, plane.kube)
     return api
 
 

@@ -1,8 +1,15 @@
-"""The plane's own database: one table, one row per cluster, nodes kept as JSON in the row.
+"""The plane's own database: one row per cluster (nodes kept as JSON in the row), plus the
+objects of each cluster's Kubernetes API.
 
 One row per cluster keeps every call to one read and at most one write, which is what lets a
 single SQLite file carry 10,000 clusters. The schema is created on open (this database belongs
 to the plane alone; the Orbit store and its migrations never touch it).
+
+``simplane_objects`` holds one row per Kubernetes object, keyed by cluster uid, API group,
+resource (plural), namespace ("" when cluster-scoped) and name: the primary key's prefixes
+serve every query (one object, one type in a namespace or in all, a whole cluster).
+``simplane_kube`` holds each cluster's resourceVersion counter; its row is locked by every
+write to that cluster's API, which serialises them across processes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Double, MetaData, String, Table, event
+from sqlalchemy import JSON, BigInteger, Column, Double, MetaData, String, Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -36,6 +43,28 @@ clusters = Table(
     Column("next_index", JSON, nullable=False),
 )
 
+objects = Table(
+    "simplane_objects",
+    metadata,
+    Column("cluster_uid", String(255), primary_key=True),
+    Column("api_group", String(255), primary_key=True),
+    Column("resource", String(255), primary_key=True),
+    Column("namespace", String(255), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("created_rv", BigInteger, nullable=False),
+    Column("body", JSON, nullable=False),
+    # What the simulation keeps about an object and clients never see (a workload's pods).
+    Column("state", JSON, nullable=True),
+)
+
+kube = Table(
+    "simplane_kube",
+    metadata,
+    Column("uid", String(255), primary_key=True),
+    Column("resource_version", BigInteger, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -50,7 +79,7 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, poolclass=StaticPool)
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=2, max_overflow=0)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

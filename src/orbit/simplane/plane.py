@@ -27,6 +27,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orbit.simplane import db, engine, kubeconfig
+from orbit.simplane.kube import objects as kube_objects
+from orbit.simplane.kube.service import KubeAPI
 from orbit.simplane.models import (
     SIZES,
     SimCluster,
@@ -52,6 +54,10 @@ class SimPlane:
         self._failure_rate = settings.failure_rate
         self._rng = random.Random(settings.seed)
         self._locks = _KeyedLocks(per_key=not db.is_sqlite(settings.database_url))
+        self.kube = KubeAPI(
+            sql=sql, hold=self._locks.hold, settings=settings, load=self._api_record
+        )
+        """Each cluster's Kubernetes API, served by :mod:`orbit.simplane.api` at the endpoint."""
 
     @classmethod
     async def open(cls, settings: SimPlaneSettings) -> SimPlane:
@@ -87,7 +93,8 @@ class SimPlane:
             self._rng = random.Random(seed)
 
     def endpoint(self, uid: str) -> str:
-        return f"{self._settings.endpoint_base}/{uid}"
+        """The URL of the cluster's Kubernetes API: ``{endpoint_base}/{uid}/k8s``."""
+        return f"{self._settings.endpoint_base}/{uid}/k8s"
 
     async def ensure_cluster(self, spec: SimClusterSpec) -> SimCluster:
         """Create the cluster if absent, else converge it toward ``spec``; returns its state."""
@@ -128,6 +135,8 @@ class SimPlane:
                 actions.append(f"delete cluster {rec.name}")
             if engine.is_gone(rec):
                 await conn.execute(delete(db.clusters).where(db.clusters.c.uid == uid))
+                await kube_objects.delete_cluster(conn, uid)
+                self.kube.forget(uid)
                 actions.append(f"remove cluster {rec.name}")
             elif actions or progress.events:
                 await _update(conn, rec)
@@ -156,7 +165,11 @@ class SimPlane:
         """A kubeconfig for the cluster's endpoint with its bearer token; SimNotFound if absent."""
         rec = await self._live_record(uid)
         return kubeconfig.render(
-            namespace=rec.namespace, name=rec.name, endpoint=self.endpoint(uid), token=rec.token
+            namespace=rec.namespace,
+            name=rec.name,
+            endpoint=self.endpoint(uid),
+            token=rec.token,
+            ca_pem=self._settings.endpoint_ca,
         )
 
     async def authenticate(self, uid: str, token: str) -> bool:
@@ -179,6 +192,8 @@ class SimPlane:
                 dirty = bool(progress.actions or progress.events)
                 if engine.is_gone(rec):
                     await conn.execute(delete(db.clusters).where(db.clusters.c.uid == spec.uid))
+                    await kube_objects.delete_cluster(conn, spec.uid)
+                    self.kube.forget(spec.uid)
                     rec = None
             if rec is None:
                 log.info(
@@ -203,6 +218,13 @@ class SimPlane:
         if fault is not None:
             raise fault
         return engine.view(rec, endpoint=self.endpoint(rec.uid))
+
+    async def _api_record(self, uid: str) -> engine.Record | None:
+        """The cluster as its Kubernetes API sees it now; None once it is gone."""
+        try:
+            return await self._live_record(uid)
+        except SimNotFound:
+            return None
 
     async def _live_record(self, uid: str) -> engine.Record:
         with _database_faults():

@@ -1,5 +1,5 @@
 """Settings of the simulated Cluster Plane: where its own database lives, how slow and how flaky
-it is, and the URL prefix of the per-cluster Kubernetes endpoints.
+it is, and the URL prefix of the per-cluster Kubernetes endpoints (``{endpoint_base}/{uid}/k8s``).
 
 A dataclass rather than pydantic-settings: the composition root maps Orbit's configuration onto
 it, and tests inject a fake ``clock`` (a callable returning epoch seconds) to drive latency
@@ -42,18 +42,28 @@ class SimPlaneSettings:
     the plane's own database, never the Orbit store: the plane outlives Orbit's crashes.
     ``node_latency`` is the seconds one node step takes (join, upgrade, drain, teardown).
     ``failure_rate`` is the probability that a mutating call fails transiently.
+    ``endpoint_ca`` is the PEM certificate of the authority that signed the endpoint's TLS
+    certificate, written into kubeconfigs; None for a publicly trusted certificate or plain
+    HTTP. kubectl sends bearer tokens over HTTPS only, so kubectl needs an https endpoint
+    (lightkube and other clients also authenticate over HTTP).
+    ``pod_latency`` is the seconds a scheduled pod of a cluster's Kubernetes API takes to become
+    Running and Ready (0: at once).
     """
 
     database_url: str
     node_latency: float = 2.0
     failure_rate: float = 0.0
+    pod_latency: float = 1.0
     seed: int | None = None
     endpoint_base: str = DEFAULT_ENDPOINT_BASE
+    endpoint_ca: str | None = None
     clock: Clock = field(default=time.time, compare=False)
 
     def __post_init__(self) -> None:
         if self.node_latency < 0:
             raise ValueError("node_latency must be zero or more seconds")
+        if self.pod_latency < 0:
+            raise ValueError("pod_latency must be zero or more seconds")
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
         object.__setattr__(self, "database_url", database_url_for(self.database_url))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orbit.api import v1alpha1
-from orbit.server.routes import discovery, health, resources, status
+from orbit.server.routes import discovery, health, kubeconfig, resources, status
 
 
 def api_router() -> APIRouter:
@@ -13,6 +13,7 @@ def api_router() -> APIRouter:
     router = APIRouter()
     router.include_router(health.router)
     router.include_router(discovery.router)
+    router.include_router(kubeconfig.router)
     for cls in v1alpha1.KINDS:
         resources.register(router, cls)
         status.register(router, cls)

@@ -1,0 +1,156 @@
+"""Benchmark: 50 ServiceTemplates delivered to 50 clusters (2,500 deliveries: the scenario of
+Fleet's own QA runs), time until every delivery is Deployed.
+
+    .venv/bin/python bench/delivery.py [--templates 50] [--clusters 50] [--database-url URL]
+
+Runs the real Orbit Plane composition in one process (store, sim plane with zero node and pod
+latency, every controller, the delivery engine applying over HTTPS to each cluster's Kubernetes
+API), without the REST API. One MultiClusterService per template selects every cluster.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from orbit.api import selectors, v1alpha1
+from orbit.config import ControllerSettings, DeliverySettings, Settings, SimSettings
+from orbit.server.runner import running
+
+TEMPLATE = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app-{i}, labels: {{app: app-{i}}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: app-{i}}}}}
+  template:
+    metadata: {{labels: {{app: app-{i}}}}}
+    spec:
+      containers:
+      - {{name: app, image: "nginx:1.27", resources: {{requests: {{cpu: 10m, memory: 16Mi}}}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: app-{i}-config}}
+data: {{cluster: "{{{{ cluster.name }}}}"}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_all(store: object, kind: type[v1alpha1.Resource], done: object, label: str) -> None:
+    while True:
+        items = (await store.list(kind, "default")).items  # type: ignore[attr-defined]
+        if done(items):  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.5)
+
+
+async def run(
+    templates: int, clusters: int, database_url: str | None, tmp: Path
+) -> dict[str, object]:
+    settings = Settings(
+        data_dir=tmp,
+        database_url=database_url,
+        port=free_port(),
+        sim=SimSettings(node_latency=0, pod_latency=0, endpoint_port=free_port()),
+        controllers=ControllerSettings(workers=16, poll_interval=0.2, ready_recheck=3600),
+        delivery=DeliverySettings(drift_interval=3600),
+    )
+    async with running(settings) as plane:
+        store = plane.store
+        for i in range(clusters):
+            await store.create(
+                v1alpha1.ClusterDeployment(
+                    metadata=v1alpha1.ObjectMeta(
+                        name=f"c{i:03d}", namespace="default", labels={"fleet": "bench"}
+                    ),
+                    spec=v1alpha1.ClusterDeploymentSpec(
+                        template="sim-single-1-0-0", credential="sim"
+                    ),
+                )
+            )
+        await wait_all(
+            store,
+            v1alpha1.ClusterDeployment,
+            lambda items: len(items) == clusters and all(c.status.phase == "Ready" for c in items),
+            "clusters Ready",
+        )
+        for i in range(templates):
+            await store.create(
+                v1alpha1.ServiceTemplate(
+                    metadata=v1alpha1.ObjectMeta(name=f"app-{i}", namespace="default"),
+                    spec=v1alpha1.ServiceTemplateSpec(
+                        version="1.0.0", resources=TEMPLATE.format(i=i)
+                    ),
+                )
+            )
+        began = time.perf_counter()
+        start_revision = await store.revision()
+        for i in range(templates):
+            await store.create(
+                v1alpha1.MultiClusterService.model_validate(
+                    {
+                        "metadata": {"name": f"app-{i}", "namespace": "default"},
+                        "spec": {
+                            "clusterSelector": {"matchLabels": {"fleet": "bench"}},
+                            "services": [{"name": f"app-{i}", "template": f"app-{i}"}],
+                            "rollout": {"maxUnavailable": "100%"},
+                        },
+                    }
+                )
+            )
+        want = f"{clusters}/{clusters} deployed"
+        await wait_all(
+            store,
+            v1alpha1.MultiClusterService,
+            lambda items: len(items) == templates and all(m.status.summary == want for m in items),
+            "all deployed",
+        )
+        total = time.perf_counter() - began
+        writes = await store.revision() - start_revision
+        sets = await store.list(
+            v1alpha1.ServiceSet,
+            "default",
+            selector=selectors.parse(f"{v1alpha1.LABEL_OWNER_KIND}=MultiClusterService"),
+        )
+        assert len(sets.items) == templates * clusters
+    deliveries = templates * clusters
+    return {
+        "benchmark": "delivery",
+        "backend": "postgresql" if database_url else "sqlite",
+        "templates": templates,
+        "clusters": clusters,
+        "deliveries": deliveries,
+        "objects_applied": deliveries * 2,
+        "total_s": round(total, 1),
+        "deliveries_per_s": round(deliveries / total, 1),
+        "store_writes": writes,
+        "python": platform.python_version(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--templates", type=int, default=50)
+    parser.add_argument("--clusters", type=int, default=50)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = asyncio.run(run(args.templates, args.clusters, args.database_url, Path(tmp)))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 (nested with ``__``, e.g. ``ORBIT_SIM__NODE_LATENCY=0``) and overridden by CLI flags.
 
 The embedded default needs nothing set: a SQLite file and the simulated Cluster Plane's own
-database under ``data_dir``, the API and dashboard on 127.0.0.1:8420.
+database under ``data_dir``, the API on 127.0.0.1:8420.
 """
 
 from __future__ import annotations

@@ -117,3 +117,18 @@ def test_examples_apply_and_come_up(orbit_factory: Callable[..., Orbit]) -> None
     staging = orbit.get_json("cluster", "staging", "-n", "team-a")
     assert staging["status"]["nodes"]["total"] == 4
     assert "unchanged" in orbit.ok("apply", "-f", str(examples))
+
+    orbit.ok("apply", "-f", str(examples / "services"))
+
+    def delivered() -> bool:
+        mcs = orbit.get_json("mcs", "web", "-n", "team-a")
+        return mcs["status"].get("summary") == "2/2 deployed"
+
+    wait_for(
+        delivered,
+        timeout=180,
+        what="the example service on both clusters",
+        on_fail=lambda: orbit.ok("describe", "mcs", "web", "-n", "team-a"),
+    )
+    services = orbit.ok("get", "services", "-c", "staging", "-n", "team-a")
+    assert "web" in services and "Deployed" in services

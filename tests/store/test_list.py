@@ -120,3 +120,44 @@ async def test_bad_continue_token_is_bad_request(store: SqlStore, token: str) ->
         return
     with pytest.raises(errors.BadRequest, match="continue token"):
         await store.list(CD, limit=1, continue_token=token)
+
+
+async def test_every_selector_operator_agrees_with_python(store: SqlStore) -> None:
+    """Selectors run in SQL first: each operator must select exactly what Python's would."""
+    from orbit.api import selectors as sel
+
+    await store.create(v1alpha1.Namespace(metadata=v1alpha1.ObjectMeta(name="sel")))
+    labelsets = [
+        {},
+        {"env": "dev"},
+        {"env": "prod", "tier": "db"},
+        {"tier": "web"},
+        {"orbit.k8or.io/cluster": "c1", "env": "dev"},
+        {"env": ""},
+    ]
+    for i, labels in enumerate(labelsets):
+        await store.create(
+            v1alpha1.Credential(
+                metadata=v1alpha1.ObjectMeta(name=f"o{i}", namespace="sel", labels=labels),
+                spec=v1alpha1.CredentialSpec(provider="sim"),
+            )
+        )
+    for query in (
+        "env=dev",
+        "env!=dev",
+        "env in (dev,prod)",
+        "env notin (dev)",
+        "tier",
+        "!tier",
+        "env=dev,!tier",
+        "orbit.k8or.io/cluster=c1",
+        "env=",
+        "env==prod",
+    ):
+        parsed = sel.parse(query)
+        got = [
+            o.metadata.name
+            for o in (await store.list(v1alpha1.Credential, "sel", selector=parsed)).items
+        ]
+        want = [f"o{i}" for i, labels in enumerate(labelsets) if parsed.matches(labels)]
+        assert got == want, query

@@ -79,7 +79,12 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, poolclass=StaticPool)
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=2, max_overflow=0)
+        # One connection: SQLite has one writer anyway, and one aiosqlite thread instead of
+        # many avoids their fight for the GIL (2,500 deliveries to 50 clusters: 51 s -> 34 s).
+        # Nothing holds a connection while it waits for another, so one cannot deadlock.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300
+        )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from orbit import errors
 from orbit.api import selectors, v1alpha1
 from orbit.store import engine as engines
-from orbit.store import feed, objects, paging, schema
+from orbit.store import feed, labels, objects, paging, schema
 from orbit.store.base import EventType, ListResult, ResourceStore, WatchEvent
 
 R = TypeVar("R", bound=v1alpha1.Resource)
@@ -152,6 +152,8 @@ class SqlStore:
         )
         if namespace is not None and cls.NAMESPACED:
             query = query.where(_rows.c.namespace == namespace)
+        if selector:
+            query = query.where(*labels.prefilter(_rows.c.body, selector, sqlite=self._sqlite))
         query = query.order_by(_rows.c.namespace, _rows.c.name)
         batch = None if limit is None else (limit + 1 if not selector else _SELECTOR_BATCH)
         items: list[R] = []

@@ -132,7 +132,7 @@ class Served:
             "uid": uid,
             "namespace": "team-a",
             "name": f"c-{uid}",
-            "kubernetes_version": "v1.31.2+k3s1",
+            "kubernetes_version": "v1.32.3+k3s1",
             "worker_count": 2,
         }
         values.update(changes)
@@ -186,20 +186,35 @@ def _bind(port: int) -> socket.socket:
 Factory = Callable[..., Any]
 
 
-@pytest.fixture
-async def served(settings: SimPlaneSettings, tls: Tls, tmp_path: Path) -> AsyncIterator[Served]:
-    """The plane (fake clock, instant nodes, POD_LATENCY fake seconds per pod) over HTTPS."""
+async def _serve(settings: SimPlaneSettings, tls: Tls, tmp: Path) -> Served:
     sock = _bind(0)  # uvicorn closes it when it stops
     port = int(sock.getsockname()[1])
     kube_settings = replace(
         settings,
         node_latency=0,
-        pod_latency=POD_LATENCY,
         endpoint_base=f"https://127.0.0.1:{port}/simplane/v1/clusters",
         endpoint_ca=tls.pem,
     )
-    server = Served(kube_settings, tls, tmp_path, sock)
+    server = Served(kube_settings, tls, tmp, sock)
     await server.start()
+    return server
+
+
+@pytest.fixture
+async def served(settings: SimPlaneSettings, tls: Tls, tmp_path: Path) -> AsyncIterator[Served]:
+    """The plane (fake clock, instant nodes, POD_LATENCY fake seconds per pod) over HTTPS."""
+    server = await _serve(replace(settings, pod_latency=POD_LATENCY), tls, tmp_path)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def served_live(db_path: Path, tls: Tls, tmp_path: Path) -> AsyncIterator[Served]:
+    """The plane on the real clock, pods Ready half a second after they are created."""
+    settings = SimPlaneSettings(database_url=str(db_path), pod_latency=0.5)
+    server = await _serve(settings, tls, tmp_path)
     try:
         yield server
     finally:

@@ -81,14 +81,28 @@ def rows(text: str) -> list[list[str]]:
 
 async def test_get_nodes(served: Served) -> None:
     await served.cluster(worker_count=2)
+    version = await served.kubectl("version")
+    assert "Client Version: v1.32." in version.out
     result = await served.kubectl("get", "nodes")
     assert result.code == 0, result.err
     header, *nodes = rows(result.out)
     assert header == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert [n[0] for n in nodes] == ["c-uid-1-cp-0", "c-uid-1-worker-0", "c-uid-1-worker-1"]
-    assert all(n[1] == "Ready" and n[4] == "v1.31.2+k3s1" for n in nodes)
+    assert all(n[1] == "Ready" and n[4] == "v1.32.3+k3s1" for n in nodes)
     assert nodes[0][2] == "control-plane,master"
     assert nodes[1][2] == "<none>"
+
+
+@pytest.mark.parametrize("version", ["v1.30.6+k3s1", "v1.31.2+k3s1", "v1.33.1+k3s1"])
+async def test_the_kubectl_matching_the_cluster_version_works(served: Served, version: str) -> None:
+    """/usr/bin/kubectl dispatches to the kubectl release that matches the server's version."""
+    await served.cluster(kubernetes_version=version)
+    assert (await served.kubectl("version")).out.count(f"Server Version: {version}") == 1
+    nodes = await served.kubectl("get", "nodes")
+    assert nodes.code == 0, nodes.err
+    assert rows(nodes.out)[1][4] == version
+    applied = await served.kubectl("apply", "--server-side", "-f", "-", stdin=MANIFESTS)
+    assert applied.code == 0, applied.err
 
 
 async def test_apply_get_delete(served: Served, clock: FakeClock) -> None:
@@ -216,3 +230,60 @@ async def test_wrong_token_is_refused(served: Served) -> None:
     result = await served.kubectl("get", "ns", "--kubeconfig", str(bad))
     assert result.code != 0
     assert "Unauthorized" in result.err or "provide credentials" in result.err
+
+
+async def test_rollout_status_follows_the_watch(served_live: Served) -> None:
+    await served_live.cluster()
+    applied = await served_live.kubectl("apply", "--server-side", "-f", "-", stdin=MANIFESTS)
+    assert applied.code == 0, applied.err
+    rollout = await served_live.kubectl(
+        "rollout", "status", "deployment/x", "-n", "web", "--timeout=60s"
+    )
+    assert rollout.code == 0, rollout.err
+    assert 'deployment "x" successfully rolled out' in rollout.out
+    described = await served_live.kubectl("describe", "deployment", "x", "-n", "web")
+    assert described.code == 0, described.err
+    assert "nginx:1.27" in described.out
+
+
+async def test_scale_label_and_logs(served: Served, clock: FakeClock) -> None:
+    await served.cluster()
+    assert (await served.kubectl("apply", "--server-side", "-f", "-", stdin=MANIFESTS)).code == 0
+    scaled = await served.kubectl("scale", "deployment", "x", "-n", "web", "--replicas=3")
+    assert scaled.code == 0, scaled.err
+    clock.advance(POD_LATENCY)
+    deploys = await served.kubectl("get", "deploy", "x", "-n", "web")
+    assert rows(deploys.out)[1][:4] == ["x", "3/3", "3", "3"]
+    labeled = await served.kubectl("label", "cm", "x-config", "-n", "web", "tier=front")
+    assert labeled.code == 0, labeled.err
+    shown = await served.kubectl("get", "cm", "-n", "web", "-l", "tier=front", "-o", "name")
+    assert shown.out.strip() == "configmap/x-config"
+    logs = await served.kubectl("logs", "deployment/x", "-n", "web")
+    assert logs.code == 0, logs.err
+    removed = await served.kubectl("delete", "ns", "web")
+    assert removed.code == 0, removed.err
+    assert "No resources found" in (await served.kubectl("get", "deploy", "-A")).err
+
+
+async def test_imperative_creates_send_protobuf(served: Served) -> None:
+    """kubectl 1.32 sends these as protobuf; kinds the plane cannot read say so."""
+    await served.cluster()
+    commands = [
+        ("create", "namespace", "tools"),
+        ("create", "configmap", "settings", "-n", "tools", "--from-literal=a=b"),
+        ("create", "secret", "generic", "pw", "-n", "tools", "--from-literal=pw=hunter2"),
+        ("create", "serviceaccount", "robot", "-n", "tools"),
+    ]
+    for command in commands:
+        result = await served.kubectl(*command)
+        assert result.code == 0, result.err
+    shown = (await served.kubectl("get", "cm", "settings", "-n", "tools", "-o", "yaml")).yaml()
+    assert shown["data"] == {"a": "b"}
+    assert "generateName" not in shown["metadata"]
+    secret = (await served.kubectl("get", "secret", "pw", "-n", "tools", "-o", "yaml")).yaml()
+    assert (secret["type"], secret["data"]) == ("Opaque", {"pw": "aHVudGVyMg=="})
+    names = await served.kubectl("get", "sa", "-n", "tools", "-o", "name")
+    assert names.out.split() == ["serviceaccount/robot"]
+    refused = await served.kubectl("create", "deployment", "d", "--image=nginx")
+    assert refused.code != 0
+    assert "send JSON (kubectl apply does)" in refused.err

@@ -53,7 +53,7 @@ async def test_apply_get_list_delete(served: Served) -> None:
         ]
         cp = nodes[0]
         assert cp.metadata.labels["node-role.kubernetes.io/control-plane"] == "true"
-        assert cp.status.nodeInfo.kubeletVersion == "v1.31.2+k3s1"
+        assert cp.status.nodeInfo.kubeletVersion == "v1.32.3+k3s1"
         assert cp.status.allocatable == {
             "cpu": "2",
             "memory": "4Gi",

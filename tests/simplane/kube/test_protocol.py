@@ -68,8 +68,8 @@ async def test_authentication_and_unknown_clusters(served: Served, api: Api) -> 
     version = (await api.request("GET", "/version")).json()
     assert (version["major"], version["minor"], version["gitVersion"]) == (
         "1",
-        "31",
-        "v1.31.2+k3s1",
+        "32",
+        "v1.32.3+k3s1",
     )
 
 
@@ -142,6 +142,19 @@ async def test_create_get_conflicts_and_invalid(api: Api) -> None:
         "spec.template.spec.containers: Required value]",
     )
     assert status["details"]["group"] == "apps"
+
+    pod = {
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "lots"}}}]},
+    }
+    bad_pod = await api.create("/api/v1/namespaces/default/pods", pod)
+    status = assert_status(
+        bad_pod,
+        422,
+        "Invalid",
+        'Pod "p" is invalid: spec.containers[0].resources.requests[cpu]: Invalid value: "lots": '
+        "must be a quantity (like 100m or 1Gi)",
+    )
 
     lost = await api.create("/api/v1/namespaces/nowhere/configmaps", cm("b"))
     assert_status(lost, 404, "NotFound", 'namespaces "nowhere" not found')
@@ -252,7 +265,7 @@ async def test_selectors_dry_run_status_and_finalizers(api: Api) -> None:
 async def test_watch_streams_changes(api: Api) -> None:
     await api.create(CM, cm("w1"))
     events: list[tuple[str, str]] = []
-    params = {"watch": "true", "timeoutSeconds": "3"}
+    params = {"watch": "true", "timeoutSeconds": "120"}
     async with api.http.stream(
         "GET", api.prefix + CM, params=params, headers=api.headers
     ) as response:

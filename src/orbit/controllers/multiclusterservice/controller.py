@@ -31,6 +31,7 @@ from orbit.store.base import ResourceStore
 
 log = logging.getLogger("orbit.controllers.multiclusterservice")
 KIND = v1alpha1.MultiClusterService.KIND
+IDLE_RECHECK = 30.0  # seconds; a safety net beside the watches
 EventType = Literal["Normal", "Warning"]
 
 
@@ -142,10 +143,25 @@ class MultiClusterServiceReconciler:
                 await self._advance(step, waves, index, len(clusters))
         self._summarise(step, clusters, waves)
         await self._write(step)
-        busy = rollout.state == "Progressing" or any(
-            c.state != ServiceState.DEPLOYED for c in step.status.clusters
-        )
-        return Result(requeue_after=self._poll if busy else 30.0)
+        return Result(requeue_after=self._next_check(step))
+
+    def _next_check(self, step: Pass) -> float:
+        """Changes of ServiceSets and clusters wake this controller through its watches; only
+        the time-based gates need a timer: the end of the soak and the progress deadline."""
+        rollout, strategy = step.rollout, step.mcs.spec.rollout
+        if rollout.state != "Progressing" or step.mcs.spec.paused:
+            return IDLE_RECHECK
+        due = []
+        if rollout.healthy_since is not None:
+            due.append(rollout.healthy_since + v1alpha1.parse_duration(strategy.soak_time))
+        if rollout.wave_started_at is not None:
+            due.append(
+                rollout.wave_started_at + v1alpha1.parse_duration(strategy.progress_deadline)
+            )
+        if not due:
+            return self._poll
+        wait = (min(due) - step.now).total_seconds()
+        return min(max(wait, self._poll), IDLE_RECHECK)
 
     def _start_revision(self, step: Pass) -> None:
         rollout, spec = step.rollout, step.mcs.spec

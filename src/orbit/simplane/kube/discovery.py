@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from orbit.simplane.engine import Record
+from orbit.simplane.kube import scale
 from orbit.simplane.kube.kinds import Catalog, ResourceType
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)")
@@ -84,6 +85,28 @@ def resource_list(catalog: Catalog, group: str, version: str) -> dict[str, Any] 
         if rtype.categories:
             entry["categories"] = list(rtype.categories)
         resources.append(entry)
+        if (rtype.group, rtype.plural) in scale.SCALABLE:
+            resources.append(
+                {
+                    "name": f"{rtype.plural}/scale",
+                    "singularName": "",
+                    "namespaced": rtype.namespaced,
+                    "group": "autoscaling",
+                    "version": "v1",
+                    "kind": "Scale",
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
+        if (rtype.group, rtype.plural) == ("", "pods"):
+            resources.append(
+                {
+                    "name": "pods/log",
+                    "singularName": "",
+                    "namespaced": True,
+                    "kind": "Pod",
+                    "verbs": ["get"],
+                }
+            )
         if rtype.has_status:
             resources.append(
                 {

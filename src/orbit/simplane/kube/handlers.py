@@ -18,6 +18,7 @@ from orbit.simplane.kube import (
     patches,
     reads,
     routing,
+    scale,
     tables,
     watch,
     writes,
@@ -41,7 +42,9 @@ def _wants_table(ctx: Ctx) -> bool:
 async def get(store: Store, ctx: Ctx, rtype: ResourceType, target: Resource) -> Reply:
     assert target.name is not None
     async with store.connect() as conn:
-        version = await objects.counter(conn, ctx.uid) or 0
+        version = 0
+        if reads.is_simulated(rtype) or rtype.derived:  # stored objects carry their own
+            version = await objects.counter(conn, ctx.uid) or 0
 
         async def simulate() -> Simulation:
             return await store.simulation(conn, ctx, version=version)
@@ -57,6 +60,10 @@ async def get(store: Store, ctx: Ctx, rtype: ResourceType, target: Resource) -> 
         )
     if found is None:
         raise errors.not_found(rtype.group_resource, target.name, group=rtype.group)
+    if target.subresource == "scale":
+        return Reply(200, scale.view(found))
+    if target.subresource == "log":
+        return Reply(200, b"", "text/plain")  # simulated containers print nothing
     if _wants_table(ctx):
         return Reply(200, tables.table(rtype, [found], now=ctx.now, resource_version=""))
     return Reply(200, found)
@@ -137,6 +144,11 @@ async def _after(
     return reads.shown_row(sim, rtype, row)
 
 
+def _as(target: Resource, shown: Any) -> Any:
+    """The response of a write to a subresource: a Scale for ``/scale``."""
+    return scale.view(shown) if target.subresource == "scale" else shown
+
+
 def _key(row: objects.Row) -> tuple[str, str, str, str]:
     return (row.group, row.resource, row.namespace, row.name)
 
@@ -165,7 +177,7 @@ async def update(
             return Reply(200, _deleted(rtype, body))
         txn.saved(row)
         shown = await _shown(store, ctx, txn, rtype, row)
-    return Reply(200, await _after(store, ctx, txn, rtype, row, shown))
+    return Reply(200, _as(target, await _after(store, ctx, txn, rtype, row, shown)))
 
 
 async def patch(
@@ -190,7 +202,8 @@ async def patch(
             return Reply(200, _deleted(rtype, {"metadata": {"name": target.name}}))
         txn.saved(row)
         shown = await _shown(store, ctx, txn, rtype, row)
-    return Reply(201 if created else 200, await _after(store, ctx, txn, rtype, row, shown))
+    shown = _as(target, await _after(store, ctx, txn, rtype, row, shown))
+    return Reply(201 if created else 200, shown)
 
 
 async def delete(store: Store, ctx: Ctx, rtype: ResourceType, namespace: str, name: str) -> Reply:

@@ -170,7 +170,7 @@ class Catalog:
             if (crd.get("metadata") or {}).get("deletionTimestamp"):
                 continue
             for rtype in from_crd(crd):
-                if (rtype.group, rtype.plural) not in taken or rtype.group not in GROUP_ORDER:
+                if (rtype.group, rtype.plural) not in taken:
                     self._types.append(rtype)
         self._by_path = {(t.group, t.version, t.plural): t for t in self._types}
 
@@ -179,9 +179,6 @@ class Catalog:
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
-
-    def by_kind(self, group: str, kind: str) -> ResourceType | None:
-        return next((t for t in self._types if t.group == group and t.kind == kind), None)
 
     def groups(self) -> dict[str, list[str]]:
         """Group name -> served versions, preferred first (Kubernetes' version priority)."""

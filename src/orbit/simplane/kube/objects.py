@@ -55,15 +55,17 @@ async def create_counter(conn: AsyncConnection, uid: str, *, created_at: float) 
     await conn.execute(insert(db.kube).values(uid=uid, resource_version=1, created_at=created_at))
 
 
-async def next_resource_version(conn: AsyncConnection, uid: str) -> int:
-    """Bump and return the cluster's counter; locks its row until the transaction ends."""
+async def next_resource_version(conn: AsyncConnection, uid: str) -> int | None:
+    """Bump and return the cluster's counter, locking its row until the transaction ends;
+    None if the cluster's API is gone (the cluster was deleted meanwhile)."""
     stmt = (
         update(db.kube)
         .where(db.kube.c.uid == uid)
         .values(resource_version=db.kube.c.resource_version + 1)
         .returning(db.kube.c.resource_version)
     )
-    return int((await conn.execute(stmt)).scalar_one())
+    found = (await conn.execute(stmt)).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 async def get(

@@ -17,13 +17,14 @@ import jsonpatch
 import yaml
 
 from orbit.api.patch import merge_patch
-from orbit.simplane.kube import errors
+from orbit.simplane.kube import errors, protobuf
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY = "application/apply-patch+yaml"
 PATCH_TYPES = (MERGE, STRATEGIC, JSON_PATCH, APPLY)
+_READABLE = frozenset({"", "application/json", "application/yaml", *PATCH_TYPES})
 
 
 def media_type(content_type: str | None) -> str:
@@ -35,6 +36,9 @@ def load_body(raw: bytes, content_type: str | None) -> Any:
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     kind = media_type(content_type)
+    if kind not in _READABLE:
+        # Protobuf, CBOR: a 415 makes client-go send the request again as JSON.
+        raise errors.unsupported_media_type(kind)
     try:
         return json.loads(raw)
     except ValueError as exc:
@@ -48,6 +52,8 @@ def load_body(raw: bytes, content_type: str | None) -> Any:
 
 
 def load_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
+    if media_type(content_type) == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
     body = load_body(raw, content_type)
     if not isinstance(body, dict):
         raise errors.bad_request("the request body must be an object")

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from orbit.simplane.kube import errors
+from orbit.simplane.kube import errors, quantity
 from orbit.simplane.kube.errors import Cause
 from orbit.simplane.kube.kinds import ResourceType
 
@@ -119,6 +119,7 @@ def _workload(replicas: bool) -> Check:
             causes.append(
                 Cause("spec.template.spec.containers", "Required value", "FieldValueRequired")
             )
+        causes += _quantities(containers, "spec.template.spec.containers")
         if not isinstance(spec.get("replicas", 0), int) or spec.get("replicas", 0) < 0:
             causes.append(
                 Cause("spec.replicas", "Invalid value: must be greater than or equal to 0")
@@ -139,9 +140,26 @@ def _deployment(obj: dict[str, Any], old: dict[str, Any] | None, now: str) -> li
 
 
 def _pod(obj: dict[str, Any], old: dict[str, Any] | None, now: str) -> list[Cause]:
-    if not _spec(obj).get("containers"):
+    containers = _spec(obj).get("containers")
+    if not containers:
         return [Cause("spec.containers", "Required value", "FieldValueRequired")]
-    return []
+    return _quantities(containers, "spec.containers")
+
+
+def _quantities(containers: Any, path: str) -> list[Cause]:
+    """Requests and limits must be quantities: the scheduler adds them up."""
+    causes = []
+    for index, container in enumerate(containers if isinstance(containers, list) else []):
+        resources = _map(_map(container).get("resources"))
+        for part in ("requests", "limits"):
+            for name, value in _map(resources.get(part)).items():
+                try:
+                    quantity.parse(value)
+                except ValueError:
+                    field = f"{path}[{index}].resources.{part}[{name}]"
+                    message = f'Invalid value: "{value}": must be a quantity (like 100m or 1Gi)'
+                    causes.append(Cause(field, message))
+    return causes
 
 
 def _crd(obj: dict[str, Any], old: dict[str, Any] | None, now: str) -> list[Cause]:

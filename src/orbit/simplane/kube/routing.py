@@ -37,6 +37,8 @@ class Document:
 
 @dataclass
 class Reply:
+    """A response: ``body`` is a JSON value, raw bytes, or an async iterator of bytes (a watch)."""
+
     status: int
     body: Any
     media_type: str = JSON

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orbit.simplane.engine import Record
-from orbit.simplane.kube import discovery, errors, handlers, objects, routing, writes
+from orbit.simplane.kube import discovery, errors, handlers, objects, routing, scale, writes
 from orbit.simplane.kube.kinds import BUILTINS, GROUP_ORDER, Catalog, ResourceType
 from orbit.simplane.kube.routing import Document, Reply, Resource
 from orbit.simplane.kube.store import Ctx, Hold, Request, Store
@@ -76,6 +77,9 @@ class KubeAPI:
         except DBAPIError as exc:
             log.warning("Simulated Kubernetes API database error: %s", exc)
             message = f"the simulated cluster's storage is unavailable ({type(exc.orig).__name__})"
+            return routing.status_reply(errors.unavailable(message))
+        except PoolTimeout:
+            message = "the simulated cluster's storage is too busy; retry"
             return routing.status_reply(errors.unavailable(message))
 
     def forget(self, uid: str) -> None:
@@ -176,4 +180,13 @@ def _addressable(rtype: ResourceType, target: Resource) -> bool:
         return False
     if target.name is not None and rtype.namespaced and target.namespace is None:
         return False
-    return target.subresource is None or (target.subresource == "status" and rtype.has_status)
+    match target.subresource:
+        case None:
+            return True
+        case "status":
+            return rtype.has_status
+        case "scale":
+            return (rtype.group, rtype.plural) in scale.SCALABLE
+        case "log":
+            return (rtype.group, rtype.plural) == ("", "pods")
+    return False

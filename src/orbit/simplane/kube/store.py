@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orbit.simplane.engine import Record
-from orbit.simplane.kube import objects, writes
+from orbit.simplane.kube import errors, objects, writes
 from orbit.simplane.kube.cache import RowCache
 from orbit.simplane.kube.objects import Row
 from orbit.simplane.kube.simulation import Simulation
@@ -101,6 +101,10 @@ class Store:
             trans = await conn.begin()
             try:
                 rv = await objects.next_resource_version(conn, ctx.uid)
+                if rv is None:
+                    raise errors.KubeError(
+                        404, "NotFound", f'simulated cluster "{ctx.uid}" not found'
+                    )
                 txn = Txn(conn, writes.Write(ctx.uid, ctx.now, rv, manager))
                 yield txn
             except BaseException:

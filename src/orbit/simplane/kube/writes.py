@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orbit.simplane.kube import errors, fields, meta, objects, patches, workloads
+from orbit.simplane.kube import errors, fields, meta, objects, patches, scale, workloads
 from orbit.simplane.kube.errors import Cause
 from orbit.simplane.kube.kinds import CRD_GROUP, ResourceType
 from orbit.simplane.kube.objects import Row
@@ -220,6 +220,11 @@ async def update(
     subresource: str | None = None,
 ) -> Row | None:
     """PUT; returns None if it removed the last finalizer of an object being deleted."""
+    if subresource == "scale":
+        row = await _existing(conn, w, rtype, namespace, name)
+        new = scale.resize(row.body, body)
+        _check_version(rtype, row, new)
+        return await _store(conn, w, rtype, row, new)
     check_identity(rtype, body, namespace=namespace or None, name=name)
     row = await _existing(conn, w, rtype, namespace, name)
     _check_version(rtype, row, body)
@@ -272,6 +277,11 @@ async def patch(
     if patches.media_type(content_type) == patches.APPLY:
         return await _apply(conn, w, rtype, namespace, name, raw, force=force)
     row = await _existing(conn, w, rtype, namespace, name)
+    if subresource == "scale":
+        patched = patches.patch(scale.view(row.body), raw, content_type)
+        new = scale.resize(row.body, patched)
+        _check_version(rtype, row, new)
+        return await _store(conn, w, rtype, row, new), False
     new = patches.patch(copy.deepcopy(row.body), raw, content_type)
     _check_version(rtype, row, new)
     if subresource == "status":

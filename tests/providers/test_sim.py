@@ -52,7 +52,7 @@ async def test_ensure_observes_until_ready(provider: SimProvider, clock: FakeClo
     assert observation.ref == REF
     assert observation.infrastructure_ready
     assert observation.endpoint is not None
-    assert observation.endpoint.endswith(f"/simplane/v1/clusters/{REF.uid}")
+    assert observation.endpoint.endswith(f"/simplane/v1/clusters/{REF.uid}/k8s")
     assert observation.message == "provisioning 3 nodes"
     assert [n.role for n in observation.nodes] == ["control-plane", "worker", "worker"]
     assert not any(n.ready for n in observation.nodes)
@@ -88,7 +88,7 @@ async def test_kubeconfig(provider: SimProvider) -> None:
         await provider.kubeconfig(REF, cred)
     await provider.ensure_cluster(desired(), cred)
     config = yaml.safe_load(await provider.kubeconfig(REF, cred))
-    assert config["clusters"][0]["cluster"]["server"].endswith(REF.uid)
+    assert config["clusters"][0]["cluster"]["server"].endswith(f"{REF.uid}/k8s")
     assert config["users"][0]["user"]["token"]
 
 

@@ -171,18 +171,16 @@ def scale_cluster(
     timeout: TimeoutOpt = "15m",
 ) -> None:
     """Set the number of worker nodes of a cluster."""
-    limit = context.duration(timeout, option="--timeout")
-    client = context.client(ctx)
-    obj = client.patch(
-        v1alpha1.ClusterDeployment,
-        name,
-        {"spec": {"config": {"workers": workers}}},
-        namespace=namespace,
-    )
     noun = "worker" if workers == 1 else "workers"
-    output.line(f"{output.ref(obj)} scaled to {workers} {noun}")
-    if wait_:
-        _settle(client, name, namespace=namespace, limit=limit, timeout=timeout)
+    _change(
+        ctx,
+        name,
+        {"config": {"workers": workers}},
+        f"scaled to {workers} {noun}",
+        namespace=namespace,
+        wait_=wait_,
+        timeout=timeout,
+    )
 
 
 for _alias in _ALIASES:
@@ -206,12 +204,32 @@ def upgrade_cluster(
     timeout: TimeoutOpt = "15m",
 ) -> None:
     """Upgrade a cluster to a template its current template allows."""
+    _change(
+        ctx,
+        name,
+        {"template": template},
+        f"upgrading to {template}",
+        namespace=namespace,
+        wait_=wait_,
+        timeout=timeout,
+    )
+
+
+def _change(
+    ctx: typer.Context,
+    name: str,
+    spec: dict[str, Any],
+    said: str,
+    *,
+    namespace: str,
+    wait_: bool,
+    timeout: str,
+) -> None:
+    """Merge-patch a cluster's spec, say what changed, and with --wait follow it to settled."""
     limit = context.duration(timeout, option="--timeout")
     client = context.client(ctx)
-    obj = client.patch(
-        v1alpha1.ClusterDeployment, name, {"spec": {"template": template}}, namespace=namespace
-    )
-    output.line(f"{output.ref(obj)} upgrading to {template}")
+    obj = client.patch(v1alpha1.ClusterDeployment, name, {"spec": spec}, namespace=namespace)
+    output.line(f"{output.ref(obj)} {said}")
     if wait_:
         _settle(client, name, namespace=namespace, limit=limit, timeout=timeout)
 

@@ -102,12 +102,21 @@ async def test_list_then_watch_misses_nothing(store: SqlStore) -> None:
 
 
 async def test_watch_holds_no_connection_while_waiting(store: SqlStore) -> None:
-    async with watching(store) as events:
-        waiter = asyncio.ensure_future(next_event(events))
-        await asyncio.sleep(0.3)  # several polls
-        assert store.engine.pool.checkedout() == 0
+    """Watchers share the store's one feed reader: however many wait, at most that reader's
+    connection is out, and only while it polls."""
+    async with contextlib.AsyncExitStack() as stack:
+        streams = [await stack.enter_async_context(watching(store)) for _ in range(5)]
+        waiters = [asyncio.ensure_future(next_event(events)) for events in streams]
+        await asyncio.sleep(0.2)  # every watcher has started and is waiting
+        seen = []
+        for _ in range(30):  # several polls
+            await asyncio.sleep(0.01)
+            seen.append(store.engine.pool.checkedout())
+        assert max(seen) <= 1
+        assert min(seen) == 0
         await with_namespace(store)
-        assert (await waiter).object.metadata.name == "team-a"
+        for waiter in waiters:
+            assert (await waiter).object.metadata.name == "team-a"
 
 
 async def test_close_ends_watches(database_url: Any) -> None:

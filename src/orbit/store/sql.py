@@ -38,6 +38,7 @@ from orbit.api import selectors, v1alpha1
 from orbit.store import engine as engines
 from orbit.store import feed, labels, objects, paging, schema
 from orbit.store.base import EventType, ListResult, ResourceStore, WatchEvent
+from orbit.store.hub import FeedHub
 
 R = TypeVar("R", bound=v1alpha1.Resource)
 
@@ -109,6 +110,7 @@ class SqlStore:
         self.poll_interval = poll_interval
         self._write_lock = asyncio.Lock()
         self._changed = asyncio.Event()
+        self._hub: FeedHub | None = None
         self._closed = False
         self._compact_every = min(5.0, feed_retention)
         self._next_compaction = time.monotonic() + self._compact_every
@@ -121,6 +123,8 @@ class SqlStore:
         """Stop watchers (their iteration ends) and release every connection."""
         self._closed = True
         self._notify()
+        if self._hub is not None:
+            await self._hub.close()  # wakes its watchers, which see the store closed
         await self._engine.dispose()
 
     # -- reads ---------------------------------------------------------------------------
@@ -288,24 +292,56 @@ class SqlStore:
         namespace: str | None = None,
         since: int | None = None,
     ) -> AsyncIterator[WatchEvent]:
-        names = [k.KIND for k in kinds]
+        names = {k.KIND for k in kinds}
         async with self._reading() as conn:
             if since is None:
                 since = await feed.head(conn)
             else:
                 await feed.check_resumable(conn, since)
+        hub = await self._feed_hub()
         while not self._closed:
-            # Taken before polling, so a write committed during the poll still wakes us.
-            changed = self._changed
-            async with self._reading() as conn:
-                result = await feed.poll(conn, after=since, kinds=names, namespace=namespace)
-            since = result.seen
-            for event in result.events:
-                yield event
-            if len(result.events) < feed.BATCH:
+            moved = hub.moved()  # taken first: a move while we read still wakes us
+            cursor = hub.cursor
+            buffered = hub.since(since)
+            if buffered is None:  # behind what the hub holds: catch up from the database
+                async with self._reading() as conn:
+                    result = await feed.poll(
+                        conn, after=since, kinds=sorted(names), namespace=namespace
+                    )
+                since = result.seen
+                for event in result.events:
+                    yield event
+                continue
+            for event in buffered:
+                obj = event.object
+                if (not names or obj.KIND in names) and (
+                    namespace is None or (obj.metadata.namespace or "") == namespace
+                ):
+                    yield event
+            since = max(since, cursor)
+            if hub.cursor <= since:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_interval):
-                        await changed.wait()
+                        await moved.wait()
+
+    async def _feed_hub(self) -> FeedHub:
+        """The process's one reader of the change feed, started by the first watcher."""
+        if self._hub is None:
+            async with self._reading() as conn:
+                start = await feed.head(conn)
+            if self._hub is None:  # another watcher may have started it meanwhile
+                self._hub = FeedHub(
+                    self._poll_feed, self._head, start=start, interval=self.poll_interval
+                )
+        return self._hub
+
+    async def _poll_feed(self, after: int) -> feed.Poll:
+        async with self._reading() as conn:
+            return await feed.poll(conn, after=after, kinds=(), namespace=None)
+
+    async def _head(self) -> int:
+        async with self._reading() as conn:
+            return await feed.head(conn)
 
     async def compact(self) -> int:
         """Drop changes older than ``feed_retention`` now; returns how many went."""
@@ -335,6 +371,8 @@ class SqlStore:
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        if self._hub is not None:
+            self._hub.poke()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -16,7 +16,7 @@ from orbit import catalog
 from orbit.api import v1alpha1
 from orbit.controllers import servicesets
 from orbit.controllers.multiclusterservice import MultiClusterServiceReconciler
-from orbit.errors import Conflict
+from orbit.errors import Conflict, NotFound
 from orbit.runtime.controller import Controller
 from orbit.runtime.events import EventRecorder
 from orbit.runtime.manager import Manager
@@ -321,3 +321,26 @@ async def test_a_version_that_cannot_become_healthy_stops_the_rollout(
         await wait(back)
     reasons = {e.reason for e in (await store.list(v1alpha1.Event, NS)).items}
     assert ("RolloutPaused" if on_failure == "Pause" else "RolledBack") in reasons
+
+
+async def test_deleting_the_mcs_removes_its_servicesets_first(mcs_env: Any) -> None:
+    store, _ = mcs_env
+    await make_clusters(store, 3, env="dev")
+    await create_mcs(store, rollout={"maxUnavailable": "100%"})
+    owner = v1alpha1.OwnerRef(kind="MultiClusterService", name="web")
+
+    async def delivered() -> bool:
+        return (await get_mcs(store)).status.summary == "3/3 deployed"
+
+    await wait(delivered)
+    await store.delete(v1alpha1.MultiClusterService, NS, "web")
+
+    async def gone() -> bool:
+        try:
+            await get_mcs(store)
+        except NotFound:
+            return True
+        return False
+
+    await wait(gone)
+    assert await servicesets.owned(store, NS, owner) == []

@@ -14,7 +14,6 @@ touched; (5) status is summarised. Everything but the revision bookkeeping in
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +28,6 @@ from orbit.runtime.controller import Request, Result, Watch
 from orbit.runtime.events import EventRecorder
 from orbit.store.base import ResourceStore
 
-log = logging.getLogger("orbit.controllers.multiclusterservice")
 KIND = v1alpha1.MultiClusterService.KIND
 IDLE_RECHECK = 30.0  # seconds; a safety net beside the watches
 EventType = Literal["Normal", "Warning"]
@@ -66,7 +64,7 @@ class Pass:
         if sset is None:
             return None
         state, reason = servicesets.summarize(sset)
-        return reason or "Failed" if state == ServiceState.FAILED else None
+        return (reason or "Failed") if state == ServiceState.FAILED else None
 
     def on_revision(self, cluster: str, revision: int) -> bool:
         sset = self.sets.get(cluster)

@@ -26,6 +26,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from orbit.security import bootstrap
+from orbit.security.tokens import TokenStore
 from orbit.store import SqlStore, open_store
 
 POSTGRES_URL = os.environ.get(
@@ -142,3 +144,25 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 async def store(database_url: Database) -> SqlStore:
     """A migrated, empty store (closed by ``database_url``'s teardown)."""
     return await database_url.open()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_client_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every test gets its own ``~/.orbit/config`` and no ambient server or token."""
+    path = tmp_path / "orbit-client-config"
+    monkeypatch.setenv("ORBIT_CONFIG", str(path))
+    for name in ("ORBIT_TOKEN", "ORBIT_SERVER", "ORBIT_CONTEXT"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+async def admin_token(store: SqlStore, directory: Path) -> str:
+    """Bootstrap the admin (as a first start does) and return its token."""
+    first = await bootstrap.ensure_admin(store, TokenStore(store), directory / "admin.token")
+    return first.token or first.path.read_text().strip()
+
+
+@pytest.fixture
+async def admin_headers(store: SqlStore, tmp_path: Path) -> dict[str, str]:
+    """``Authorization`` for the first-start admin of ``store``."""
+    return {"Authorization": f"Bearer {await admin_token(store, tmp_path)}"}

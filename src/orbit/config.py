@@ -64,6 +64,80 @@ class SimSettings(BaseModel):
     )
 
 
+class OidcSettings(BaseModel):
+    issuer: str | None = Field(
+        default=None, description="OIDC issuer URL (Keycloak, Zitadel, Dex...); unset: no OIDC."
+    )
+    client_id: str = Field(default="orbit", description="Orbit's client id at the IdP.")
+    client_secret: str | None = Field(
+        default=None, description="Client secret, for a confidential client (PKCE is always used)."
+    )
+    scopes: str = Field(default="openid profile email groups", description="Scopes requested.")
+    username_claim: str = Field(
+        default="preferred_username", description="ID token claim that names the Orbit user."
+    )
+    groups_claim: str = Field(
+        default="groups", description="ID token claim listing the user's groups (bound by role)."
+    )
+    user_prefix: str = Field(
+        default="", description="Prefix of OIDC user names in Orbit (e.g. 'sso-')."
+    )
+    group_prefix: str = Field(default="", description="Prefix of OIDC group names in Orbit.")
+
+
+class SecuritySettings(BaseModel):
+    key_file: Path | None = Field(
+        default=None,
+        description="Key-encryption keyring (JSON, 0600; default: data_dir/keys.json, created "
+        "on first start).",
+    )
+    keys: str | None = Field(
+        default=None,
+        description="The keyring itself, instead of a file (ORBIT_SECURITY__KEYS); rotate-key "
+        "needs a file.",
+    )
+    admin_token_file: Path | None = Field(
+        default=None,
+        description="Where the first start writes the admin's token "
+        "(default: data_dir/admin.token).",
+    )
+    token_ttl_hours: float = Field(
+        default=24.0 * 90, gt=0, description="Lifetime of a new API token unless it asks for one."
+    )
+    catalog_namespace: str = Field(
+        default="default",
+        description="Namespace of the shared catalog: templates and credentials other "
+        "namespaces may use when an AccessRule allows it.",
+    )
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+
+
+class AccessPointSettings(BaseModel):
+    https_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="HTTPS port of Orbit's API, where AccessPoint kubeconfigs point (kubectl "
+        "sends tokens over TLS only); default port + 2, 0: no HTTPS listener.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="Orbit's HTTPS URL as clients reach it, when a TLS proxy fronts Orbit; "
+        "AccessPoint kubeconfigs point there instead of the HTTPS listener.",
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle (PEM) of the certificate at url, written into kubeconfigs; unset: "
+        "a publicly trusted certificate.",
+    )
+    request_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds a proxied request may wait for its cluster."
+    )
+    watch_timeout: float = Field(
+        default=1800.0, gt=0, description="Longest a proxied watch or log stream stays open (s)."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of an Orbit process."""
 
@@ -90,6 +164,8 @@ class Settings(BaseSettings):
     controllers: ControllerSettings = Field(default_factory=ControllerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    access_point: AccessPointSettings = Field(default_factory=AccessPointSettings)
 
     def public_url(self) -> str:
         """How this process is reached: a wildcard listen address means loopback here."""
@@ -104,8 +180,28 @@ class Settings(BaseSettings):
         host = self.public_url().split("://", 1)[1].rsplit(":", 1)[0]
         return f"https://{host}:{self.sim_endpoint_port()}"
 
+    def https_port(self) -> int:
+        """Port of the HTTPS listener (0: none)."""
+        found = self.access_point.https_port
+        if found is None:
+            return self.port + 2 if self.port else 0
+        return found
+
+    def https_url(self) -> str | None:
+        """Base URL of Orbit's HTTPS listener, None without one."""
+        if not self.https_port():
+            return None
+        host = self.public_url().split("://", 1)[1].rsplit(":", 1)[0]
+        return f"https://{host}:{self.https_port()}"
+
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'orbit.db'}"
+
+    def key_file(self) -> Path:
+        return self.security.key_file or self.data_dir / "keys.json"
+
+    def admin_token_file(self) -> Path:
+        return self.security.admin_token_file or self.data_dir / "admin.token"
 
     def sim_url(self) -> str:
         return self.sim.database_url or f"sqlite:///{self.data_dir / 'simplane.db'}"

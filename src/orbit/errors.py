@@ -11,6 +11,8 @@ invalid input, the field path of every cause.
     ├── Conflict          409  stale resourceVersion, or an operation the object's state forbids
     ├── Invalid           422  the object breaks a rule; ``causes`` name each field
     ├── BadRequest        400  the request itself cannot be read (malformed JSON/YAML, bad query)
+    ├── Unauthorized      401  no identity, or a token that is unknown, expired or revoked
+    ├── Forbidden         403  the identity lacks a permission; the message names it
     ├── Gone              410  a watch asked for a revision the change feed no longer holds
     └── Unavailable       503  a backend (database, provider) cannot answer right now
 """
@@ -73,6 +75,16 @@ class Invalid(OrbitError):
 class BadRequest(OrbitError):
     reason = "BadRequest"
     code = 400
+
+
+class Unauthorized(OrbitError):
+    reason = "Unauthorized"
+    code = 401
+
+
+class Forbidden(OrbitError):
+    reason = "Forbidden"
+    code = 403
 
 
 class Gone(OrbitError):

@@ -12,6 +12,7 @@ import typer
 
 from orbit.cli import app
 from orbit.config import Settings
+from orbit.security.bootstrap import Bootstrap
 
 
 @app.command()
@@ -58,10 +59,23 @@ def up(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     logs.configure(settings.log_level, fmt=settings.log_format)
     typer.echo(f"Orbit {_version()} starting at {settings.public_url()}")
+    typer.echo(f"  dashboard: {settings.public_url()}/ui/")
     typer.echo(f"  data: {settings.data_dir}  store: {_redact(settings.store_url())}")
+    typer.echo(f"  admin token: {settings.admin_token_file()} (created on first start, 0600)")
     typer.echo("  try:  orbit get clustertemplates")
     typer.echo("        orbit create cluster demo --template sim-single-1-0-0 --wait")
-    runner.serve(settings)
+    runner.serve(settings, on_admin=lambda first: _remember(settings, first))
+
+
+def _remember(settings: Settings, first: Bootstrap) -> None:
+    """First start: save the admin token as the CLI's context for this server (as k3d and
+    kind write a kubeconfig), so ``orbit`` commands work at once."""
+    from orbit.cli.auth import store_context
+
+    if first.token is None:
+        return
+    name, path = store_context(settings.public_url(), first.token)
+    typer.echo(f'  logged in: context "{name}" in {path} (admin)')
 
 
 def _version() -> str:

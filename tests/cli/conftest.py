@@ -24,8 +24,11 @@ from orbit.admission import Admission
 from orbit.api import v1alpha1
 from orbit.cli import app
 from orbit.client import OrbitClient
+from orbit.crypto import Keyring
+from orbit.security.secrets import SecretVault
 from orbit.server import create_app
 from orbit.store import open_store
+from tests.conftest import admin_token
 
 PROVIDERS = ("sim", "ssh")
 
@@ -36,6 +39,7 @@ class ServerThread:
     def __init__(self, database: str) -> None:
         self.database = database
         self.server: uvicorn.Server | None = None
+        self.token = ""
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="orbit-test-server", daemon=True)
 
@@ -48,8 +52,11 @@ class ServerThread:
     async def _serve(self) -> None:
         store = await open_store(self.database, poll_interval=0.05)
         try:
+            self.token = await admin_token(store, Path(self.database.split(":///", 1)[1]).parent)
+            keys = Keyring.load(Path(self.database.split(":///", 1)[1]).parent / "keys.json")
             api = create_app(
                 store=store,
+                vault=SecretVault(store, keys),
                 admission=Admission(store, providers=PROVIDERS),
                 bookmark_seconds=1.0,
             )
@@ -85,9 +92,12 @@ class ServerThread:
 
 
 @pytest.fixture
-def server_url(tmp_path: Path) -> Iterator[str]:
+def server_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The test server's URL; ``$ORBIT_TOKEN`` holds its admin token, so the CLI and clients
+    made in the test authenticate as the admin (authorization is tested in tests/security)."""
     thread = ServerThread(f"sqlite:///{tmp_path / 'orbit.db'}")
     url = thread.start()
+    monkeypatch.setenv("ORBIT_TOKEN", thread.token)
     try:
         yield url
     finally:

@@ -86,6 +86,44 @@ def test_other_kinds_tables(cli: Cli, client: OrbitClient) -> None:
     assert ns_table[1][0] == "default"
 
 
+def test_identity_kinds_tables(cli: Cli, client: OrbitClient) -> None:
+    client.apply(
+        {
+            "apiVersion": "orbit.k8or.io/v1alpha1",
+            "kind": "User",
+            "metadata": {"name": "ana"},
+            "spec": {"displayName": "Ana", "groups": ["devs", "ops"]},
+        }
+    )
+    client.apply(
+        {
+            "apiVersion": "orbit.k8or.io/v1alpha1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "devs-edit", "namespace": "default"},
+            "spec": {"role": "namespace-editor", "subjects": [{"kind": "Group", "name": "devs"}]},
+        }
+    )
+    client.apply(
+        {
+            "apiVersion": "orbit.k8or.io/v1alpha1",
+            "kind": "AccessRule",
+            "metadata": {"name": "basics"},
+            "spec": {"targetNamespaces": {"list": ["default"]}, "clusterTemplates": ["sim-*"]},
+        }
+    )
+    users = cells(cli.ok("get users"))
+    assert users[0] == ["NAME", "DISPLAY NAME", "GROUPS", "DISABLED", "AGE"]
+    assert users[1][:4] == ["admin", "Orbit administrator", "-", "no"]
+    assert users[2][:4] == ["ana", "Ana", "devs,ops", "no"]
+    bindings = cells(cli.ok("get rolebindings"))
+    assert bindings[1][:3] == ["devs-edit", "namespace-editor", "Group/devs"]
+    assert cells(cli.ok("get crb"))[1][:3] == ["orbit-admins", "global-admin", "User/admin"]
+    assert cells(cli.ok("get accessrules")) == [
+        ["NAME", "NAMESPACES", "CLUSTER TEMPLATES", "SERVICE TEMPLATES", "CREDENTIALS"],
+        ["basics", "default", "sim-*", "-", "-"],
+    ]
+
+
 def test_all_namespaces_and_selector(cli: Cli, client: OrbitClient) -> None:
     client.apply(namespace("team"))
     setup(client, cluster("a", labels={"env": "dev"}), cluster("b", labels={"env": "prod"}))

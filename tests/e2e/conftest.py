@@ -112,8 +112,41 @@ class Orbit:
     def get_json(self, *args: str) -> Any:
         return json.loads(self.ok("get", *args, "-o", "json"))
 
-    def api(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=10)
+    @property
+    def token(self) -> str:
+        """The first-start admin token ``orbit up`` wrote (the CLI finds it through the
+        context ``orbit up`` saved in $ORBIT_CONFIG)."""
+        return (self.data_dir / "admin.token").read_text().strip()
+
+    def api(self, path: str, *, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.get(f"{self.url}{path}", timeout=10, headers=headers)
+
+    def sim_api(self, path: str) -> httpx.Response:
+        """The simulated Cluster Plane's own API: its listener, not Orbit's (self-signed TLS)."""
+        port = self.env["ORBIT_SIM__ENDPOINT_PORT"]
+        return httpx.get(f"https://127.0.0.1:{port}{path}", timeout=10, verify=False)
+
+
+def new_orbit(data_dir: Path, **env: str) -> Orbit:
+    """An Orbit (not started) with its data in ``data_dir`` (created here), fast controller
+    timings, free ports, and ``env`` on top of this process's environment."""
+    full = {
+        **os.environ,
+        "ORBIT_SIM__NODE_LATENCY": "0.3",
+        "ORBIT_CONTROLLERS__POLL_INTERVAL": "0.2",
+        "ORBIT_CONTROLLERS__BASE_DELAY": "0.05",
+        "ORBIT_CONTROLLERS__MAX_DELAY": "2",
+        "ORBIT_LOG_LEVEL": "INFO",
+        "ORBIT_SIM__ENDPOINT_PORT": str(free_port()),
+        "ORBIT_ACCESS_POINT__HTTPS_PORT": str(free_port()),
+        **env,
+    }
+    full.pop("ORBIT_SERVER", None)
+    full.pop("ORBIT_DATABASE_URL", None)
+    orbit = Orbit(data_dir=data_dir, env=full)
+    orbit.data_dir.mkdir()
+    return orbit
 
 
 @pytest.fixture
@@ -121,20 +154,7 @@ def orbit_factory(tmp_path: Path) -> Iterator[Callable[..., Orbit]]:
     made: list[Orbit] = []
 
     def make(**env: str) -> Orbit:
-        full = {
-            **os.environ,
-            "ORBIT_SIM__NODE_LATENCY": "0.3",
-            "ORBIT_CONTROLLERS__POLL_INTERVAL": "0.2",
-            "ORBIT_CONTROLLERS__BASE_DELAY": "0.05",
-            "ORBIT_CONTROLLERS__MAX_DELAY": "2",
-            "ORBIT_LOG_LEVEL": "INFO",
-            "ORBIT_SIM__ENDPOINT_PORT": str(free_port()),
-            **env,
-        }
-        full.pop("ORBIT_SERVER", None)
-        full.pop("ORBIT_DATABASE_URL", None)
-        orbit = Orbit(data_dir=tmp_path / f"orbit{len(made)}", env=full)
-        orbit.data_dir.mkdir()
+        orbit = new_orbit(tmp_path / f"orbit{len(made)}", **env)
         made.append(orbit)
         return orbit
 

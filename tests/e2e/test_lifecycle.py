@@ -77,10 +77,10 @@ def test_create_scale_upgrade_delete(orbit_factory: Callable[..., Orbit]) -> Non
         assert reason in events, events
 
     uid = cluster["metadata"]["uid"]
-    assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 200
+    assert orbit.sim_api(f"/simplane/v1/clusters/{uid}").status_code == 200
     orbit.ok("delete", "cluster", "demo", "--wait", "--timeout", "2m")
     assert orbit.cli("get", "cluster", "demo").returncode != 0
-    assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 404
+    assert orbit.sim_api(f"/simplane/v1/clusters/{uid}").status_code == 404
 
 
 def test_ttl_cluster_expires_with_an_event(orbit_factory: Callable[..., Orbit]) -> None:
@@ -95,7 +95,7 @@ def test_ttl_cluster_expires_with_an_event(orbit_factory: Callable[..., Orbit]) 
     wait_for(gone, timeout=120, what="the ttl cluster to disappear", on_fail=orbit.log_tail)
     events = orbit.ok("events", "cluster/short")
     assert "Expired" in events and "ttl 5s" in events
-    assert orbit.api(f"/simplane/v1/clusters/{uid}").status_code == 404
+    assert orbit.sim_api(f"/simplane/v1/clusters/{uid}").status_code == 404
 
 
 def test_examples_apply_and_come_up(orbit_factory: Callable[..., Orbit]) -> None:

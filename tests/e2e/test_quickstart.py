@@ -35,6 +35,7 @@ def test_quickstart_in_a_fresh_clone(tmp_path: Path) -> None:
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
     assert not (clone / ".venv").exists()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORBIT_", "VIRTUAL_ENV"))}
+    env["ORBIT_CONFIG"] = str(tmp_path / "orbit-config")  # `orbit up` saves its admin context
     env["PATH"] = os.pathsep.join(
         p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p
     )

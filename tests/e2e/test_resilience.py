@@ -56,7 +56,7 @@ def _phases(orbit: Orbit) -> dict[str, str]:
 
 
 def _sim_clusters(orbit: Orbit) -> list[dict]:  # type: ignore[type-arg]
-    return orbit.api("/simplane/v1/clusters").json()["items"]  # type: ignore[no-any-return]
+    return orbit.sim_api("/simplane/v1/clusters").json()["items"]  # type: ignore[no-any-return]
 
 
 def test_kill_9_while_provisioning_loses_and_duplicates_nothing(
@@ -146,4 +146,4 @@ def test_permanent_provider_failure_shows_failed_with_its_message(
     assert cluster["status"]["phase"] == "Failed"
     ready = next(c for c in cluster["status"]["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "False" and "quota" in ready["message"]
-    assert orbit.api("/simplane/v1/clusters").json()["items"] == []
+    assert orbit.sim_api("/simplane/v1/clusters").json()["items"] == []

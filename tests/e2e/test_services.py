@@ -175,7 +175,10 @@ spec:
     relabel = httpx.patch(
         f"{orbit.url}{P}/clusterdeployments/dev03",
         json={"metadata": {"labels": {"env": "staging"}}},
-        headers={"Content-Type": "application/merge-patch+json"},
+        headers={
+            "Content-Type": "application/merge-patch+json",
+            "Authorization": f"Bearer {orbit.token}",
+        },
         timeout=10,
     )
     assert relabel.status_code == 200, relabel.text

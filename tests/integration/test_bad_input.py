@@ -14,6 +14,7 @@ from orbit.admission import Admission
 from orbit.api import v1alpha1
 from orbit.server import create_app
 from orbit.store.base import ResourceStore
+from orbit.store.sql import SqlStore
 
 P = "/apis/orbit.k8or.io/v1alpha1"
 CDS = f"{P}/namespaces/default/clusterdeployments"
@@ -21,11 +22,13 @@ CTS = f"{P}/namespaces/default/clustertemplates"
 
 
 @pytest.fixture
-async def api(store: ResourceStore) -> AsyncIterator[httpx.AsyncClient]:
+async def api(store: SqlStore, admin_headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     await catalog.install(store)
     app = create_app(store=store, admission=Admission(store, providers=("sim",)))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://orbit.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://orbit.test", headers=admin_headers
+    ) as http:
         yield http
 
 

@@ -33,9 +33,14 @@ def app(make_app: Callable[..., FastAPI]) -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI, store: ResourceStore) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    app: FastAPI, store: ResourceStore, admin_headers: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's client of ``app`` (authorization is tested in tests/security)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://orbit.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://orbit.test", headers=admin_headers
+    ) as http:
         created = await http.post(f"{P}/namespaces", json={"metadata": {"name": NS}})
         assert created.status_code == 201, created.text
         yield http

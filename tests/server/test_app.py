@@ -15,9 +15,9 @@ from orbit.server import create_app
 from .helpers import NS, P, assert_status, cause_fields, credential, deployment, ns_path, template
 
 
-def _client(app: FastAPI) -> httpx.AsyncClient:
+def _client(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://orbit.test")
+    return httpx.AsyncClient(transport=transport, base_url="http://orbit.test", headers=headers)
 
 
 async def test_discovery_lists_every_kind(client: httpx.AsyncClient) -> None:
@@ -78,13 +78,15 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.text == "ok"
 
 
-async def test_readyz_follows_readiness(make_app: Callable[..., FastAPI]) -> None:
+async def test_readyz_follows_readiness(
+    make_app: Callable[..., FastAPI], admin_headers: dict[str, str]
+) -> None:
     ready = False
 
     async def readiness() -> bool:
         return ready
 
-    async with _client(make_app(readiness=readiness)) as http:
+    async with _client(make_app(readiness=readiness), admin_headers) as http:
         status = assert_status(await http.get("/readyz"), 503, "ServiceUnavailable")
         assert "controllers" in status["message"]
         ready = True
@@ -96,14 +98,21 @@ async def test_readyz_follows_readiness(make_app: Callable[..., FastAPI]) -> Non
 async def test_readyz_and_requests_before_the_store_is_open() -> None:
     async with _client(create_app(store=None)) as http:
         assert_status(await http.get("/readyz"), 503, "ServiceUnavailable")
-        assert_status(await http.get(ns_path("credentials")), 503, "ServiceUnavailable")
+        # No identity: 401 whatever the state; with a token, the server says it is starting.
+        assert_status(await http.get(ns_path("credentials")), 401, "Unauthorized")
+        starting = await http.get(
+            ns_path("credentials"), headers={"Authorization": "Bearer orbit_abc_def"}
+        )
+        assert_status(starting, 503, "ServiceUnavailable")
         assert (await http.get("/healthz")).status_code == 200
 
 
-async def test_readyz_when_the_store_fails(make_app: Callable[..., FastAPI], store: Any) -> None:
+async def test_readyz_when_the_store_fails(
+    make_app: Callable[..., FastAPI], admin_headers: dict[str, str], store: Any
+) -> None:
     app = make_app()
     await store.close()
-    async with _client(app) as http:
+    async with _client(app, admin_headers) as http:
         assert_status(await http.get("/readyz"), 503, "ServiceUnavailable")
 
 
@@ -139,9 +148,11 @@ class RecordingAdmission:
             )  # fmt: skip
 
 
-async def test_admission_defaults_and_refuses(make_app: Callable[..., FastAPI]) -> None:
+async def test_admission_defaults_and_refuses(
+    make_app: Callable[..., FastAPI], admin_headers: dict[str, str]
+) -> None:
     admission = RecordingAdmission()
-    async with _client(make_app(admission=admission)) as http:
+    async with _client(make_app(admission=admission), admin_headers) as http:
         await http.post(f"{P}/namespaces", json={"metadata": {"name": NS}})
         created = await http.post(ns_path("clusterdeployments"), json=deployment())
         assert created.status_code == 201, created.text
@@ -176,9 +187,11 @@ async def test_admission_defaults_and_refuses(make_app: Callable[..., FastAPI]) 
         assert admission.calls[-1] == ("cred", None)
 
 
-async def test_delete_admission(make_app: Callable[..., FastAPI]) -> None:
+async def test_delete_admission(
+    make_app: Callable[..., FastAPI], admin_headers: dict[str, str]
+) -> None:
     admission = RecordingAdmission()
-    async with _client(make_app(admission=admission)) as http:
+    async with _client(make_app(admission=admission), admin_headers) as http:
         await http.post(f"{P}/namespaces", json={"metadata": {"name": NS}})
         await http.post(ns_path("credentials"), json=credential("keep", protected="true"))
         await http.post(ns_path("credentials"), json=credential("drop"))
@@ -198,12 +211,14 @@ def assert_ok(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def test_extra_routers_are_mounted(make_app: Callable[..., FastAPI]) -> None:
+async def test_extra_routers_are_mounted(
+    make_app: Callable[..., FastAPI], admin_headers: dict[str, str]
+) -> None:
     router = APIRouter()
 
     @router.get("/simplane/v1/clusters")
     async def clusters() -> dict[str, list[str]]:
         return {"items": []}
 
-    async with _client(make_app(routers=[router])) as http:
+    async with _client(make_app(routers=[router]), admin_headers) as http:
         assert (await http.get("/simplane/v1/clusters")).json() == {"items": []}

@@ -40,9 +40,12 @@ class Watch:
 
 
 @asynccontextmanager
-async def watching(base: str, path: str, **params: str) -> AsyncIterator[Watch]:
+async def watching(
+    base: str, auth: httpx.AsyncClient, path: str, **params: str
+) -> AsyncIterator[Watch]:
+    """Watch ``path`` on ``base`` with the credentials of the test's ``client``."""
     async with (
-        httpx.AsyncClient(base_url=base, timeout=DEADLINE) as http,
+        httpx.AsyncClient(base_url=base, timeout=DEADLINE, headers=auth.headers) as http,
         http.stream("GET", path, params={"watch": "true", **params}) as response,
     ):
         assert response.status_code == 200
@@ -56,7 +59,7 @@ def summary(event: dict[str, Any]) -> tuple[str, str]:
 async def test_initial_state_then_changes(live: LiveServer, client: httpx.AsyncClient) -> None:
     await client.post(ns_path("credentials"), json=credential("a"))
     await client.post(ns_path("credentials"), json=credential("b"))
-    async with watching(live.url, ns_path("credentials")) as watch:
+    async with watching(live.url, client, ns_path("credentials")) as watch:
         assert {summary(await watch.next()), summary(await watch.next())} == {
             ("ADDED", "a"),
             ("ADDED", "b"),
@@ -76,7 +79,7 @@ async def test_resume_from_resource_version(live: LiveServer, client: httpx.Asyn
     since = created["metadata"]["resourceVersion"]
     await client.patch(ns_path("credentials", "a"), json={"spec": {"description": "x"}})
     await client.delete(ns_path("credentials", "a"))
-    async with watching(live.url, ns_path("credentials"), resourceVersion=since) as watch:
+    async with watching(live.url, client, ns_path("credentials"), resourceVersion=since) as watch:
         events = [summary(await watch.next()), summary(await watch.next())]
     assert events == [("MODIFIED", "a"), ("DELETED", "a")]
 
@@ -84,7 +87,9 @@ async def test_resume_from_resource_version(live: LiveServer, client: httpx.Asyn
 async def test_label_selector_filters_events(live: LiveServer, client: httpx.AsyncClient) -> None:
     await client.post(ns_path("credentials"), json=credential("prod-0", env="prod"))
     await client.post(ns_path("credentials"), json=credential("dev-0", env="dev"))
-    async with watching(live.url, ns_path("credentials"), labelSelector="env=prod") as watch:
+    async with watching(
+        live.url, client, ns_path("credentials"), labelSelector="env=prod"
+    ) as watch:
         assert summary(await watch.next()) == ("ADDED", "prod-0")
         await client.post(ns_path("credentials"), json=credential("dev-1", env="dev"))
         await client.post(ns_path("credentials"), json=credential("prod-1", env="prod"))
@@ -100,8 +105,8 @@ async def test_namespace_and_cross_namespace_watch(
 ) -> None:
     await client.post(f"{P}/namespaces", json={"metadata": {"name": "team-b"}})
     async with (
-        watching(live.url, ns_path("credentials")) as mine,
-        watching(live.url, f"{P}/credentials") as everywhere,
+        watching(live.url, client, ns_path("credentials")) as mine,
+        watching(live.url, client, f"{P}/credentials") as everywhere,
     ):
         await client.post(ns_path("credentials", ns="team-b"), json=credential("theirs"))
         await client.post(ns_path("credentials"), json=credential("ours"))
@@ -112,7 +117,7 @@ async def test_namespace_and_cross_namespace_watch(
 
 async def test_timeout_seconds_ends_the_stream(live: LiveServer, client: httpx.AsyncClient) -> None:
     await client.post(ns_path("credentials"), json=credential("a"))
-    async with watching(live.url, ns_path("credentials"), timeoutSeconds="1") as watch:
+    async with watching(live.url, client, ns_path("credentials"), timeoutSeconds="1") as watch:
         events = await watch.rest()
     assert [summary(e) for e in events if e["type"] != "BOOKMARK"] == [("ADDED", "a")]
 
@@ -122,7 +127,7 @@ async def test_bookmarks_when_idle(make_app: Any, client: httpx.AsyncClient) -> 
     await server.start()
     try:
         created = (await client.post(ns_path("credentials"), json=credential("a"))).json()
-        async with watching(server.url, ns_path("credentials")) as watch:
+        async with watching(server.url, client, ns_path("credentials")) as watch:
             assert summary(await watch.next()) == ("ADDED", "a")
             bookmark = await watch.next(bookmarks=True)
         assert bookmark["type"] == "BOOKMARK"
@@ -141,7 +146,7 @@ async def test_too_old_resource_version_is_an_error_event(
     compactor = await database_url.open(feed_retention=0.0)
     await asyncio.sleep(0.05)
     await compactor.compact()
-    async with watching(live.url, ns_path("credentials"), resourceVersion="1") as watch:
+    async with watching(live.url, client, ns_path("credentials"), resourceVersion="1") as watch:
         events = await watch.rest()
     assert len(events) == 1
     assert events[0]["type"] == "ERROR"
@@ -155,7 +160,7 @@ async def test_stream_ends_when_the_client_disconnects(
     live: LiveServer, client: httpx.AsyncClient
 ) -> None:
     await client.post(ns_path("credentials"), json=credential("a"))
-    async with watching(live.url, ns_path("credentials")) as watch:
+    async with watching(live.url, client, ns_path("credentials")) as watch:
         assert summary(await watch.next()) == ("ADDED", "a")
         assert live.running_requests() == 1
     async with asyncio.timeout(DEADLINE):

@@ -86,7 +86,7 @@ async def test_concurrent_first_starts_migrate_once(database_url: Any) -> None:
         assert [n.metadata.name for n in (await store.list(v1alpha1.Namespace)).items] == ["team-a"]
     async with stores[0].engine.connect() as conn:
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
-    assert [tuple(row) for row in version] == [("0001",)]
+    assert [tuple(row) for row in version] == [("0002",)]
 
 
 async def test_sqlite_uses_wal(tmp_path: Any) -> None:

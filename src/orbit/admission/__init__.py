@@ -4,8 +4,9 @@ Pydantic already checked each object's own shape; admission checks what needs ot
 the previous version: a template's parameters are a valid JSON Schema and its cluster shape
 renders, template specs are immutable, a cluster's config satisfies its template's schema, its
 credential exists and serves the same provider, and an upgrade follows the template's upgrade
-path; ServiceTemplates and the service lists of clusters, cluster templates and
-MultiClusterServices pass :mod:`orbit.admission.services`. A refusal is
+path; a template or credential of the shared catalog namespace is used only where an AccessRule
+allows it (:mod:`orbit.admission.access`); ServiceTemplates and the service lists of clusters,
+cluster templates and MultiClusterServices pass :mod:`orbit.admission.services`. A refusal is
 :class:`orbit.errors.Invalid` with the field path of every cause, so nothing is written and
 the person sees what to change. Controllers write through the store directly.
 """
@@ -34,9 +35,16 @@ from orbit.store.base import ResourceStore
 class Admission:
     """The server's admission hook: dispatches by kind."""
 
-    def __init__(self, store: ResourceStore, *, providers: Collection[str]) -> None:
+    def __init__(
+        self,
+        store: ResourceStore,
+        *,
+        providers: Collection[str],
+        catalog_namespace: str = "default",
+    ) -> None:
         self._store = store
         self._providers = providers
+        self._catalog = catalog_namespace
 
     async def admit(
         self, new: v1alpha1.Resource, old: v1alpha1.Resource | None
@@ -44,16 +52,16 @@ class Admission:
         if isinstance(new, v1alpha1.ClusterTemplate):
             assert old is None or isinstance(old, v1alpha1.ClusterTemplate)
             admit_template(new, old, providers=self._providers)
-            await admit_services_of(self._store, new, old)
+            await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.Credential):
             if cause := provider_cause(new.spec.provider, self._providers):
                 raise invalid(new.KIND, new.metadata.name, cause)
         elif isinstance(new, v1alpha1.ClusterDeployment):
             assert old is None or isinstance(old, v1alpha1.ClusterDeployment)
-            await admit_cluster(self._store, new, old)
-            await admit_services_of(self._store, new, old)
+            await admit_cluster(self._store, new, old, catalog_namespace=self._catalog)
+            await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.MultiClusterService):
-            await admit_services_of(self._store, new, old)
+            await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.ServiceTemplate):
             assert old is None or isinstance(old, v1alpha1.ServiceTemplate)
             admit_service_template(new, old)
@@ -61,11 +69,11 @@ class Admission:
 
     async def admit_delete(self, obj: v1alpha1.Resource) -> None:
         if isinstance(obj, v1alpha1.ClusterTemplate):
-            await admit_template_delete(self._store, obj)
+            await admit_template_delete(self._store, obj, catalog_namespace=self._catalog)
         elif isinstance(obj, v1alpha1.Credential):
-            await admit_credential_delete(self._store, obj)
+            await admit_credential_delete(self._store, obj, catalog_namespace=self._catalog)
         elif isinstance(obj, v1alpha1.ServiceTemplate):
-            await admit_service_template_delete(self._store, obj)
+            await admit_service_template_delete(self._store, obj, catalog_namespace=self._catalog)
 
 
 __all__ = ["Admission"]

@@ -1,26 +1,27 @@
-"""Admission rules for ClusterDeployments: references, config against the template's schema,
+"""Admission rules for ClusterDeployments: references (the namespace's own template and
+credential, or catalog ones its AccessRules allow), config against the template's schema,
 upgrade paths, and what may not change once a cluster exists."""
 
 from __future__ import annotations
 
 from orbit import templating
+from orbit.admission.access import References
 from orbit.api import v1alpha1
 from orbit.errors import Cause, NotFound, invalid
+from orbit.security import access
 from orbit.store.base import ResourceStore
-
-
-async def _names(store: ResourceStore, cls: type[v1alpha1.Resource], namespace: str) -> str:
-    items = (await store.list(cls, namespace)).items
-    return ", ".join(o.metadata.name for o in items) or "none"
 
 
 async def admit_cluster(
     store: ResourceStore,
     new: v1alpha1.ClusterDeployment,
     old: v1alpha1.ClusterDeployment | None,
+    *,
+    catalog_namespace: str = "default",
 ) -> None:
     namespace = new.metadata.namespace or "default"
     name = new.metadata.name
+    refs = References(store, namespace, catalog_namespace=catalog_namespace)
     causes: list[Cause] = []
 
     if old is not None and old.metadata.deletion_timestamp and new.spec != old.spec:
@@ -40,63 +41,58 @@ async def admit_cluster(
             )
         )
     if old is not None and new.spec.template != old.spec.template:
-        causes.extend(await _upgrade_causes(store, namespace, old.spec.template, new.spec.template))
+        causes.extend(await _upgrade_causes(refs, store, old.spec.template, new.spec.template))
     if causes:
         raise invalid(new.KIND, name, *causes)
 
-    try:
-        template = await store.get(v1alpha1.ClusterTemplate, namespace, new.spec.template)
-    except NotFound:
-        available = await _names(store, v1alpha1.ClusterTemplate, namespace)
-        raise invalid(
-            new.KIND,
-            name,
-            Cause(
-                "spec.template",
-                f'ClusterTemplate "{new.spec.template}" not found in namespace "{namespace}"; '
-                f"available: {available}",
-                "FieldValueNotFound",
-            ),
-        ) from None
-    causes.extend(templating.validate_config(template.spec.parameters, new.spec.config))
-    if not causes:
-        try:
-            templating.render_shape(template.spec, new.spec.config)
-        except templating.RenderError as err:
-            causes.append(
-                Cause("spec.config", f"template {template.metadata.name!r} does not render: {err}")
-            )
-    try:
-        credential = await store.get(v1alpha1.Credential, namespace, new.spec.credential)
-    except NotFound:
-        available = await _names(store, v1alpha1.Credential, namespace)
+    template = await refs.get(
+        v1alpha1.ClusterTemplate,
+        new.spec.template,
+        field="spec.template",
+        new=old is None or new.spec.template != old.spec.template,
+    )
+    if isinstance(template, Cause):
+        causes.append(template)
+    else:
+        causes.extend(templating.validate_config(template.spec.parameters, new.spec.config))
+        if not causes:
+            try:
+                templating.render_shape(template.spec, new.spec.config)
+            except templating.RenderError as err:
+                message = f"template {template.metadata.name!r} does not render: {err}"
+                causes.append(Cause("spec.config", message))
+    credential = await refs.get(
+        v1alpha1.Credential,
+        new.spec.credential,
+        field="spec.credential",
+        new=old is None or new.spec.credential != old.spec.credential,
+    )
+    if isinstance(credential, Cause):
+        causes.append(credential)
+    elif not isinstance(template, Cause) and credential.spec.provider != template.spec.provider:
         causes.append(
             Cause(
                 "spec.credential",
-                f'Credential "{new.spec.credential}" not found in namespace "{namespace}"; '
-                f"available: {available}",
-                "FieldValueNotFound",
+                f"credential {credential.metadata.name!r} is for provider "
+                f"{credential.spec.provider!r} but template {template.metadata.name!r} "
+                f"needs {template.spec.provider!r}",
             )
         )
-    else:
-        if credential.spec.provider != template.spec.provider:
-            causes.append(
-                Cause(
-                    "spec.credential",
-                    f"credential {credential.metadata.name!r} is for provider "
-                    f"{credential.spec.provider!r} but template {template.metadata.name!r} "
-                    f"needs {template.spec.provider!r}",
-                )
-            )
     if causes:
         raise invalid(new.KIND, name, *causes)
 
 
 async def _upgrade_causes(
-    store: ResourceStore, namespace: str, current: str, target: str
+    refs: References, store: ResourceStore, current: str, target: str
 ) -> list[Cause]:
     try:
-        template = await store.get(v1alpha1.ClusterTemplate, namespace, current)
+        template = await access.resolve(
+            store,
+            v1alpha1.ClusterTemplate,
+            refs.namespace,
+            current,
+            catalog_namespace=refs.catalog_namespace,
+        )
     except NotFound:
         return [
             Cause(

@@ -4,8 +4,9 @@ ClusterTemplates and MultiClusterServices.
 A ServiceTemplate's parameters must be a JSON Schema of an object, its git source a URL and
 path Orbit will fetch, and inline resources must render with the defaults on a sample cluster
 (unless a required parameter has no default: then only a service's values can tell). Its spec
-never changes: a new version is a new template. A service list may name only templates that
-exist in the same namespace, with values that satisfy the template's schema and, for inline
+never changes: a new version is a new template. A service list may name only templates of its
+own namespace or catalog templates its AccessRules allow (checked when an entry names a template
+it did not name before), with values that satisfy the template's schema and, for inline
 templates, render. Git and helm sources are not fetched here: admission does no slow I/O; the
 ServiceTemplate controller reports them in the template's status.
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from orbit import templating
+from orbit.admission.access import References
 from orbit.api import v1alpha1
 from orbit.delivery import render, sources
 from orbit.errors import Cause, Conflict, NotFound, invalid
+from orbit.security import access
 from orbit.store.base import ResourceStore
 
-#: Kinds whose ``spec.services`` name ServiceTemplates of their own namespace.
+#: Kinds whose ``spec.services`` name ServiceTemplates (their namespace's, or the catalog's).
 USER_KINDS: tuple[type[v1alpha1.Resource], ...] = (
     v1alpha1.ClusterDeployment,
     v1alpha1.ClusterTemplate,
@@ -87,40 +90,30 @@ def _missing(cause: Cause) -> bool:
 
 
 async def service_causes(
-    store: ResourceStore,
+    refs: References,
     *,
-    namespace: str,
     services: list[v1alpha1.Service],
     cluster: render.ClusterContext,
     previous: list[v1alpha1.Service] | None = None,
 ) -> list[Cause]:
     """Causes why entries of ``services`` cannot be delivered. Entries unchanged from
-    ``previous`` (the stored list) and disabled entries are not checked again."""
+    ``previous`` (the stored list) and disabled entries are not checked again; the AccessRules
+    are checked only for an entry that names a template its stored version did not."""
     unchanged = {s.name: s for s in previous or []}
     causes: list[Cause] = []
-    templates: dict[str, v1alpha1.ServiceTemplate | None] = {}
     for index, svc in enumerate(services):
-        if svc.disabled or unchanged.get(svc.name) == svc:
+        before = unchanged.get(svc.name)
+        if svc.disabled or before == svc:
             continue
         field = f"spec.services[{index}]"
-        if svc.template not in templates:
-            try:
-                templates[svc.template] = await store.get(
-                    v1alpha1.ServiceTemplate, namespace, svc.template
-                )
-            except NotFound:
-                templates[svc.template] = None
-        template = templates[svc.template]
-        if template is None:
-            available = await _names(store, namespace)
-            causes.append(
-                Cause(
-                    f"{field}.template",
-                    f'ServiceTemplate "{svc.template}" not found in namespace "{namespace}"; '
-                    f"available: {available}",
-                    "FieldValueNotFound",
-                )
-            )
+        template = await refs.get(
+            v1alpha1.ServiceTemplate,
+            svc.template,
+            field=f"{field}.template",
+            new=before is None or before.template != svc.template,
+        )
+        if isinstance(template, Cause):
+            causes.append(template)
             continue
         schema_causes = templating.validate_config(
             template.spec.parameters, svc.values, field=f"{field}.values"
@@ -143,7 +136,11 @@ async def service_causes(
 
 
 async def admit_services_of(
-    store: ResourceStore, new: v1alpha1.Resource, old: v1alpha1.Resource | None
+    store: ResourceStore,
+    new: v1alpha1.Resource,
+    old: v1alpha1.Resource | None,
+    *,
+    catalog_namespace: str = "default",
 ) -> None:
     """Check the service list of a ClusterDeployment, ClusterTemplate or MultiClusterService."""
     namespace = new.metadata.namespace or "default"
@@ -151,26 +148,31 @@ async def admit_services_of(
     previous = _services(old) if old is not None else None
     if not services:
         return
+    refs = References(store, namespace, catalog_namespace=catalog_namespace)
     cluster = render.sample_cluster(namespace)
     if isinstance(new, v1alpha1.ClusterDeployment):
         cluster = render.ClusterContext(
             name=new.metadata.name,
             namespace=namespace,
             labels=dict(new.metadata.labels),
-            config=await _cluster_config(store, namespace, new),
+            config=await _cluster_config(store, refs, new),
         )
-    causes = await service_causes(
-        store, namespace=namespace, services=services, cluster=cluster, previous=previous
-    )
+    causes = await service_causes(refs, services=services, cluster=cluster, previous=previous)
     if causes:
         raise invalid(new.KIND, new.metadata.name, *causes)
 
 
 async def _cluster_config(
-    store: ResourceStore, namespace: str, cluster: v1alpha1.ClusterDeployment
+    store: ResourceStore, refs: References, cluster: v1alpha1.ClusterDeployment
 ) -> dict[str, Any]:
     try:
-        template = await store.get(v1alpha1.ClusterTemplate, namespace, cluster.spec.template)
+        template = await access.resolve(
+            store,
+            v1alpha1.ClusterTemplate,
+            refs.namespace,
+            cluster.spec.template,
+            catalog_namespace=refs.catalog_namespace,
+        )
     except NotFound:
         return dict(cluster.spec.config)
     return templating.apply_defaults(template.spec.parameters, cluster.spec.config)
@@ -182,21 +184,24 @@ def _services(obj: v1alpha1.Resource | None) -> list[v1alpha1.Service]:
     return list(services) if isinstance(services, list) else []
 
 
-async def _names(store: ResourceStore, namespace: str) -> str:
-    items = (await store.list(v1alpha1.ServiceTemplate, namespace)).items
-    return ", ".join(o.metadata.name for o in items) or "none"
-
-
 async def admit_service_template_delete(
-    store: ResourceStore, obj: v1alpha1.ServiceTemplate
+    store: ResourceStore, obj: v1alpha1.ServiceTemplate, *, catalog_namespace: str = "default"
 ) -> None:
-    """Refuse to delete a ServiceTemplate that a service list in its namespace still uses."""
+    """Refuse to delete a ServiceTemplate that a service list still uses: one in its namespace
+    or, for a catalog template, one in any namespace that resolves the name to it."""
     namespace, name = obj.metadata.namespace or "", obj.metadata.name
+
+    def uses(item: v1alpha1.Resource) -> bool:
+        return any(s.template == name and not s.disabled for s in _services(item))
+
     users: list[str] = []
     for cls in USER_KINDS:
-        for item in (await store.list(cls, namespace)).items:
-            if any(s.template == name and not s.disabled for s in _services(item)):
-                users.append(f'{cls.KIND} "{item.metadata.name}"')
+        for item in await access.referrers(
+            store, obj, cls, uses, catalog_namespace=catalog_namespace
+        ):
+            where = item.metadata.namespace or ""
+            label = item.metadata.name if where == namespace else f"{where}/{item.metadata.name}"
+            users.append(f'{cls.KIND} "{label}"')
     if users:
         shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
         raise Conflict(

@@ -1,5 +1,6 @@
 """Admission rules for ClusterTemplates and Credentials, and what protects them from deletion
-while clusters still need them (a cluster cannot be torn down without its credential)."""
+while clusters still need them (a cluster cannot be torn down without its credential), in
+their own namespace or, for the catalog's, in any namespace that uses them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Collection
 from orbit import templating
 from orbit.api import v1alpha1
 from orbit.errors import Cause, Conflict, invalid
+from orbit.security import access
 from orbit.store.base import ResourceStore
 
 
@@ -64,14 +66,28 @@ def admit_template(
 
 
 async def _users(
-    store: ResourceStore, namespace: str, field: str, name: str
+    store: ResourceStore, obj: v1alpha1.Resource, field: str, *, catalog_namespace: str
 ) -> list[v1alpha1.ClusterDeployment]:
-    page = await store.list(v1alpha1.ClusterDeployment, namespace)
-    return [cd for cd in page.items if getattr(cd.spec, field) == name]
+    """Clusters whose ``spec.<field>`` means ``obj``: in its namespace and, for a catalog
+    object, in every namespace that uses it under an AccessRule."""
+    name = obj.metadata.name
+
+    def uses(cd: v1alpha1.ClusterDeployment) -> bool:
+        return bool(getattr(cd.spec, field) == name)
+
+    return await access.referrers(
+        store, obj, v1alpha1.ClusterDeployment, uses, catalog_namespace=catalog_namespace
+    )
 
 
-def _in_use(kind: str, name: str, users: list[v1alpha1.ClusterDeployment]) -> Conflict:
-    names = ", ".join(cd.metadata.name for cd in users[:5]) + (" ..." if len(users) > 5 else "")
+def _in_use(obj: v1alpha1.Resource, users: list[v1alpha1.ClusterDeployment]) -> Conflict:
+    kind, name, namespace = obj.KIND, obj.metadata.name, obj.metadata.namespace
+    names = ", ".join(
+        cd.metadata.name
+        if cd.metadata.namespace == namespace
+        else f"{cd.metadata.namespace}/{cd.metadata.name}"
+        for cd in users[:5]
+    ) + (" ..." if len(users) > 5 else "")
     return Conflict(
         f'{kind} "{name}" is used by {len(users)} ClusterDeployment(s) ({names}); '
         "delete or move them first",
@@ -80,16 +96,20 @@ def _in_use(kind: str, name: str, users: list[v1alpha1.ClusterDeployment]) -> Co
     )
 
 
-async def admit_template_delete(store: ResourceStore, obj: v1alpha1.ClusterTemplate) -> None:
-    users = await _users(store, obj.metadata.namespace or "", "template", obj.metadata.name)
+async def admit_template_delete(
+    store: ResourceStore, obj: v1alpha1.ClusterTemplate, *, catalog_namespace: str = "default"
+) -> None:
+    users = await _users(store, obj, "template", catalog_namespace=catalog_namespace)
     if users:
-        raise _in_use(obj.KIND, obj.metadata.name, users)
+        raise _in_use(obj, users)
 
 
-async def admit_credential_delete(store: ResourceStore, obj: v1alpha1.Credential) -> None:
-    users = await _users(store, obj.metadata.namespace or "", "credential", obj.metadata.name)
+async def admit_credential_delete(
+    store: ResourceStore, obj: v1alpha1.Credential, *, catalog_namespace: str = "default"
+) -> None:
+    users = await _users(store, obj, "credential", catalog_namespace=catalog_namespace)
     if users:
-        raise _in_use(obj.KIND, obj.metadata.name, users)
+        raise _in_use(obj, users)
 
 
 def _camel(field: str) -> str:

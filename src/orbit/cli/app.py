@@ -12,7 +12,19 @@ from typing import Annotated
 
 import typer
 
-from orbit.cli import apply, cluster, context, delete, describe, events, get, kubeconfig
+from orbit.cli import (
+    admin,
+    apply,
+    audit,
+    auth,
+    cluster,
+    context,
+    delete,
+    describe,
+    events,
+    get,
+    kubeconfig,
+)
 
 app = typer.Typer(
     name="orbit",
@@ -36,9 +48,28 @@ def main(
             show_envvar=True,
         ),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="ORBIT_TOKEN",
+            help="API token (default: the context's, from orbit login).",
+            show_envvar=True,
+        ),
+    ] = None,
+    context_name: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            envvar="ORBIT_CONTEXT",
+            help="Context of ~/.orbit/config to use (default: the current one).",
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
     """Orbit: create, scale, upgrade and delete Kubernetes clusters from templates."""
-    context.state(ctx).server = server
+    state = context.state(ctx)
+    state.server, state.token, state.context = server, token, context_name
 
 
 app.command("apply")(apply.apply)
@@ -47,6 +78,13 @@ app.command("describe")(describe.describe)
 app.command("delete")(delete.delete)
 app.command("events")(events.events)
 app.command("kubeconfig")(kubeconfig.kubeconfig)
+app.command("login")(auth.login)
+app.command("logout")(auth.logout)
+app.command("whoami")(auth.whoami)
+app.add_typer(auth.token_app, name="token")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(admin.admin_app, name="admin")
+app.add_typer(auth.config_app, name="config")
 app.add_typer(cluster.create_app, name="create")
 app.add_typer(cluster.scale_app, name="scale")
 app.add_typer(cluster.upgrade_app, name="upgrade")

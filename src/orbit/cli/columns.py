@@ -159,6 +159,47 @@ SERVICE_HEADERS = [
 ]
 
 
+def _subjects(subjects: Sequence[v1alpha1.Subject]) -> str:
+    return ",".join(f"{s.kind}/{s.name}" for s in subjects) or "-"
+
+
+def _user(obj: Any) -> list[str]:
+    assert isinstance(obj, v1alpha1.User)
+    spec = obj.spec
+    return [
+        obj.metadata.name,
+        spec.display_name or "-",
+        ",".join(spec.groups) or "-",
+        "yes" if spec.disabled else "no",
+        output.age(obj.metadata.creation_timestamp),
+    ]
+
+
+def _binding(obj: Any) -> list[str]:
+    assert isinstance(obj, v1alpha1.RoleBinding | v1alpha1.ClusterRoleBinding)
+    return [
+        obj.metadata.name,
+        obj.spec.role,
+        _subjects(obj.spec.subjects),
+        output.age(obj.metadata.creation_timestamp),
+    ]
+
+
+def _access_rule(obj: Any) -> list[str]:
+    assert isinstance(obj, v1alpha1.AccessRule)
+    spec = obj.spec
+    targets = list(spec.target_namespaces.names)
+    if spec.target_namespaces.selector is not None:
+        targets.append("selector")
+    return [
+        obj.metadata.name,
+        ",".join(targets) or "-",
+        ",".join(spec.cluster_templates) or "-",
+        ",".join(spec.service_templates) or "-",
+        ",".join(spec.credentials) or "-",
+    ]
+
+
 def _namespace(obj: Any) -> list[str]:
     return [obj.metadata.name, output.age(obj.metadata.creation_timestamp)]
 
@@ -172,6 +213,10 @@ _HEADERS: dict[str, list[str]] = {
     "ServiceTemplate": ["NAME", "VERSION", "SOURCE", "VALID", "AGE"],
     "ServiceSet": ["NAME", "CLUSTER", "OWNER", "DEPLOYED", "AGE"],
     "MultiClusterService": ["NAME", "CLUSTERS", "SUMMARY", "ROLLOUT", "REVISION", "AGE"],
+    "User": ["NAME", "DISPLAY NAME", "GROUPS", "DISABLED", "AGE"],
+    "RoleBinding": ["NAME", "ROLE", "SUBJECTS", "AGE"],
+    "ClusterRoleBinding": ["NAME", "ROLE", "SUBJECTS", "AGE"],
+    "AccessRule": ["NAME", "NAMESPACES", "CLUSTER TEMPLATES", "SERVICE TEMPLATES", "CREDENTIALS"],
 }
 _WIDE = {"ClusterDeployment": ["CREDENTIAL", "ENDPOINT", "MESSAGE"]}
 
@@ -198,6 +243,12 @@ def columns(
             base = _serviceset
         case "MultiClusterService":
             base = _mcs
+        case "User":
+            base = _user
+        case "RoleBinding" | "ClusterRoleBinding":
+            base = _binding
+        case "AccessRule":
+            base = _access_rule
         case _:
             base = _namespace
     if not (all_namespaces and cls.NAMESPACED):

@@ -44,12 +44,14 @@ class State:
     """Per-invocation state, kept in ``ctx.obj`` by the app callback."""
 
     server: str | None = None
+    token: str | None = field(default=None, repr=False)
+    context: str | None = None
     _client: OrbitClient | None = field(default=None, repr=False)
 
     def client(self, ctx: typer.Context) -> OrbitClient:
         """The invocation's client, closed when the command ends."""
         if self._client is None:
-            self._client = OrbitClient(self.server)
+            self._client = OrbitClient(self.server, token=self.token, context=self.context)
             ctx.find_root().call_on_close(self._client.close)
         return self._client
 

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ import httpx
 
 from orbit.api import v1alpha1
 from orbit.client import apply as _apply
+from orbit.client import config as _config
 from orbit.client.errors import ConnectionFailed, NotFoundError, from_response, from_status
 
 R = TypeVar("R", bound=v1alpha1.Resource)
@@ -77,16 +79,20 @@ class OrbitClient:
         self,
         server: str | None = None,
         *,
+        token: str | None = None,
+        context: str | None = None,
         timeout: float = 30,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        server, token = _config.resolve(server, token, context)
         self.server = resolve_server(server)
+        self.token = token
         self.timeout = timeout
+        headers = {"Accept": "application/json", "User-Agent": "orbit-client/0.1"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
-            base_url=self.server,
-            timeout=timeout,
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "orbit-client/0.1"},
+            base_url=self.server, timeout=timeout, transport=transport, headers=headers
         )
 
     def __enter__(self) -> OrbitClient:
@@ -307,12 +313,59 @@ class OrbitClient:
         path = object_path(v1alpha1.ClusterDeployment, name, namespace) + "/kubeconfig"
         return self.request("GET", path).text
 
-    def sim_clusters(self) -> Any:
-        """The simulated Cluster Plane's own view of its clusters (raw JSON)."""
-        return self.get_json("/simplane/v1/clusters")
+    def whoami(self) -> dict[str, Any]:
+        """The caller's identity: user, groups, token scopes and roles."""
+        data: dict[str, Any] = self.get_json("/auth/v1/whoami")
+        return data
 
-    def sim_cluster(self, uid: str) -> Any:
-        return self.get_json(f"/simplane/v1/clusters/{quote(uid, safe='')}")
+    def create_token(
+        self,
+        *,
+        user: str | None = None,
+        scopes: tuple[str, ...] = (),
+        ttl_hours: float | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        """Issue a token; the result's ``token`` is the secret, shown this once."""
+        body: dict[str, Any] = {"description": description}
+        if user:
+            body["user"] = user
+        if scopes:
+            body["scopes"] = list(scopes)
+        if ttl_hours:
+            body["ttlHours"] = ttl_hours
+        data: dict[str, Any] = self.request("POST", "/auth/v1/tokens", body=body).json()
+        return data
+
+    def list_tokens(self, *, user: str | None = None, all: bool = False) -> Any:
+        """Tokens (no secrets): the caller's, ``user``'s, or with ``all`` everyone's."""
+        params = {"user": user, "all": "true" if all else None}
+        return self.get_json("/auth/v1/tokens", params=params)["items"]
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        path = f"/auth/v1/tokens/{quote(token_id, safe='')}"
+        data: dict[str, Any] = self.request("DELETE", path).json()
+        return data
+
+    def rotate_key(self, *, rewrap_only: bool = False) -> dict[str, Any]:
+        """Re-encrypt every secret under a new key-encryption key (``rewrap_only``: under the
+        current one, to finish an interrupted rotation); returns the server's report
+        (primary, rewrapped, retired, kept, failed, remaining)."""
+        params = {"rewrapOnly": "true"} if rewrap_only else None
+        data: dict[str, Any] = self.request("POST", "/admin/v1/rotate-key", params=params).json()
+        return data
+
+    def oidc_info(self) -> dict[str, Any]:
+        """Whether the server offers OIDC login (``enabled``), and its ``issuer``."""
+        data: dict[str, Any] = self.get_json("/auth/v1/oidc")
+        return data
+
+    def oidc_exchange(self, code: str) -> dict[str, Any]:
+        """Redeem the one-time code of an OIDC login for an API token (``token``)."""
+        data: dict[str, Any] = self.request(
+            "POST", "/auth/v1/oidc/exchange", body={"code": code}
+        ).json()
+        return data
 
     def healthz(self) -> str:
         """``ok`` when the server process answers; raises otherwise."""
@@ -321,6 +374,21 @@ class OrbitClient:
     def readyz(self) -> str:
         """Returns when the store answers and controllers run; UnavailableError otherwise."""
         return self.request("GET", "/readyz").text
+
+    def audit_records(self, **filters: Any) -> AuditRecords:
+        """Audit records, newest first (oldest first with ``after_seq``). Filters: actor, verb,
+        resource, namespace, name, outcome, since, until (datetimes or RFC 3339 text), limit
+        (1-1000), after_seq, before_seq."""
+        params = {_AUDIT_PARAMS.get(k, k): _query_value(v) for k, v in filters.items()}
+        items: AuditRecords = self.get_json("/audit/v1/records", params=params)["items"]
+        return items
+
+    def audit_verify(self, *, anchor: str | None = None) -> dict[str, Any]:
+        """Walk the audit log's hash chain: ``intact``, ``records``, ``head`` {seq, hash} and,
+        when broken, ``broken`` {seq, problem, message}. ``anchor``: ``SEQ:HASH`` of a head
+        recorded earlier, which must still match."""
+        report: dict[str, Any] = self.get_json("/audit/v1/verify", params={"anchor": anchor})
+        return report
 
 
 def parse_watch_line(cls: type[R], line: str) -> WatchEvent[R] | None:
@@ -360,3 +428,15 @@ def _describe(exc: httpx.TransportError, timeout: float) -> str:
     if "Connection refused" in text or "connection refused" in text.lower():
         return "connection refused"
     return text or type(exc).__name__
+
+
+AuditRecords = list[dict[str, Any]]
+_AUDIT_PARAMS = {"after_seq": "afterSeq", "before_seq": "beforeSeq"}
+
+
+def _query_value(value: Any) -> Any:
+    """A datetime as RFC 3339 text (UTC when naive); anything else as it is."""
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+    return value

@@ -13,6 +13,8 @@ in-process or to a server over HTTP. Every :class:`ApiError` keeps the HTTP ``co
     │   ├── ConflictError        (also errors.Conflict)       409
     │   ├── InvalidError         (also errors.Invalid)        422
     │   ├── BadRequestError      (also errors.BadRequest)     400
+    │   ├── UnauthorizedError    (also errors.Unauthorized)   401
+    │   ├── ForbiddenError       (also errors.Forbidden)      403
     │   ├── GoneError            (also errors.Gone)           410
     │   └── UnavailableError     (also errors.Unavailable)    503
     └── ConnectionFailed      no answer at all (also errors.Unavailable)
@@ -30,6 +32,7 @@ from orbit import errors
 # Reasons the HTTP code implies when the body does not say (Kubernetes' own mapping).
 _REASON_BY_CODE = {
     400: "BadRequest",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
     405: "MethodNotAllowed",
@@ -84,6 +87,14 @@ class BadRequestError(ApiError, errors.BadRequest):
     pass
 
 
+class UnauthorizedError(ApiError, errors.Unauthorized):
+    pass
+
+
+class ForbiddenError(ApiError, errors.Forbidden):
+    pass
+
+
 class GoneError(ApiError, errors.Gone):
     pass
 
@@ -98,6 +109,8 @@ _CLASS_BY_REASON: dict[str, type[ApiError]] = {
     "Conflict": ConflictError,
     "Invalid": InvalidError,
     "BadRequest": BadRequestError,
+    "Unauthorized": UnauthorizedError,
+    "Forbidden": ForbiddenError,
     "Expired": GoneError,
     "Gone": GoneError,
     "ServiceUnavailable": UnavailableError,

@@ -36,6 +36,7 @@ def build_manager(
     """Every controller of the Orbit Plane. ``clients`` are the Kubernetes API clients the
     delivery engine uses; the caller closes them after the manager stops."""
     ctl = settings.controllers
+    catalog = settings.security.catalog_namespace
     manager = Manager(store=store)
 
     def controller(
@@ -64,12 +65,13 @@ def build_manager(
         recorder=recorder("clusterdeployment"),
         poll_interval=ctl.poll_interval,
         ready_recheck=ctl.ready_recheck,
+        catalog_namespace=catalog,
     )
     controller("clusterdeployment", v1alpha1.ClusterDeployment, clusters, clusters.watches())
     controller(
         "credential", v1alpha1.Credential, CredentialReconciler(store, providers=providers), []
     )
-    cluster_services = ClusterServicesReconciler(store)
+    cluster_services = ClusterServicesReconciler(store, catalog_namespace=catalog)
     controller(
         "clusterservices",
         v1alpha1.ClusterDeployment,
@@ -94,6 +96,7 @@ def build_manager(
         applier=engine,
         drift_interval=settings.delivery.drift_interval,
         poll_interval=ctl.poll_interval,
+        catalog_namespace=catalog,
     )
     controller("serviceset", v1alpha1.ServiceSet, delivery, delivery.watches())
     ttl = timedelta(hours=settings.event_ttl_hours)

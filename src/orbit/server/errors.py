@@ -160,6 +160,8 @@ def _response(body: dict[str, Any], headers: Mapping[str, str] | None = None) ->
 
 async def _orbit_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.OrbitError)
+    if isinstance(exc, errors.Unauthorized):
+        return _response(error_status(exc), headers={"WWW-Authenticate": 'Bearer realm="orbit"'})
     return _response(error_status(exc))
 
 

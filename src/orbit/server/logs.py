@@ -9,6 +9,10 @@ import logging
 from datetime import UTC, datetime
 
 FIELDS = ("controller", "kind", "namespace", "object_name", "reconcile_id")
+# Libraries that log every request URL (httpx at INFO: each AccessPoint request) or every SQL
+# statement with its parameters (aiosqlite at DEBUG: sealed secrets, cluster tokens): warnings
+# only, whatever the level.
+QUIET = ("httpx", "httpcore", "aiosqlite")
 
 
 def _fields(record: logging.LogRecord) -> dict[str, str]:
@@ -47,3 +51,5 @@ def configure(level: str, *, fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,7 +1,8 @@
 """Compose and run one Orbit process: store, simulated Cluster Plane, providers, admission,
 controllers and the API, started and stopped in the right order.
 
-Start: open the store (migrations run), open the sim plane, register providers, install the
+Start: open the store (migrations run), load the key-encryption keyring (created on first
+start), open the sim plane, register providers, install the
 default catalog, start the controllers, then serve. Stop (SIGINT/SIGTERM): stop serving, let the
 controllers finish in-flight passes, close the sim plane and the store. A ``kill -9`` skips all
 of that, which is fine: every reconcile is re-entrant and every provider call idempotent.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,16 @@ from orbit import catalog, controllers, store
 from orbit.admission import Admission
 from orbit.config import Settings
 from orbit.controllers.serviceset import cluster_clients
+from orbit.crypto import Keyring
 from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
 from orbit.runtime.manager import Manager
-from orbit.server.app import create_app
+from orbit.security import bootstrap
+from orbit.security.oidc import OidcClient
+from orbit.security.secrets import SecretVault
+from orbit.security.tokens import TokenStore
+from orbit.server.accesspoint.serving import serving as accesspoint_serving
+from orbit.server.app import create_app, wire_security
 from orbit.simplane import SimPlane, SimPlaneSettings, certs
 from orbit.simplane.api import create_router as simplane_router
 
@@ -42,6 +49,7 @@ class Plane:
     sim: SimPlane
     providers: ProviderRegistry
     manager: Manager
+    vault: SecretVault
 
 
 @asynccontextmanager
@@ -51,6 +59,8 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
     async with AsyncExitStack() as stack:
         resources = await store.open_store(settings.store_url())
         stack.push_async_callback(resources.close)
+        keyring = Keyring.configured(keys=settings.security.keys, key_file=settings.key_file())
+        vault = SecretVault(resources, keyring)
         cert, key, ca = certs.ensure_certificate(
             settings.data_dir / "simplane-tls", hosts=(settings.host,)
         )
@@ -79,7 +89,7 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
         manager = controllers.build_manager(resources, providers, settings, clients=clients)
         await manager.start()
         stack.push_async_callback(manager.stop)
-        yield Plane(store=resources, sim=sim, providers=providers, manager=manager)
+        yield Plane(store=resources, sim=sim, providers=providers, manager=manager, vault=vault)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -123,18 +133,35 @@ async def cluster_endpoints(
         await task
 
 
-def build_app(settings: Settings) -> FastAPI:
-    """The ASGI app; every part opens in its lifespan, so uvicorn owns the event loop."""
+AdminCallback = Callable[[bootstrap.Bootstrap], None]
+
+
+def build_app(settings: Settings, *, on_admin: AdminCallback | None = None) -> FastAPI:
+    """The ASGI app; every part opens in its lifespan, so uvicorn owns the event loop.
+    ``on_admin`` hears about the first-start admin token (``orbit up`` adds a CLI context)."""
     holder: dict[str, Plane] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings) as plane:
+        async with running(settings) as plane, accesspoint_serving(app, settings):
             holder["plane"] = plane
             app.state.store = plane.store
-            app.state.admission = Admission(plane.store, providers=plane.providers.names())
+            app.state.admission = Admission(
+                plane.store,
+                providers=plane.providers.names(),
+                catalog_namespace=settings.security.catalog_namespace,
+            )
             app.state.providers = plane.providers
-            app.include_router(simplane_router(plane.sim))
+            app.state.vault = plane.vault
+            wire_security(app, plane.store)
+            app.state.oidc = OidcClient.from_settings(settings.security.oidc)
+            first = await bootstrap.ensure_admin(
+                plane.store, TokenStore(plane.store), settings.admin_token_file()
+            )
+            if first.token is not None:
+                log.info("Created the admin user; its token is in %s (mode 0600)", first.path)
+                if on_admin is not None:
+                    on_admin(first)
             log.info("Orbit is ready at %s", settings.public_url())
             yield
 
@@ -142,13 +169,18 @@ def build_app(settings: Settings) -> FastAPI:
         plane = holder.get("plane")
         return plane is not None and plane.manager.ready
 
-    return create_app(store=None, readiness=readiness, lifespan=lifespan)
+    return create_app(
+        store=None,
+        readiness=readiness,
+        lifespan=lifespan,
+        token_ttl_hours=settings.security.token_ttl_hours,
+    )
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, on_admin: AdminCallback | None = None) -> None:
     """Run Orbit in the foreground until SIGINT/SIGTERM."""
     config = uvicorn.Config(
-        build_app(settings),
+        build_app(settings, on_admin=on_admin),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

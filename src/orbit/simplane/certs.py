@@ -19,8 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def ensure_certificate(directory: Path, *, hosts: tuple[str, ...] = ()) -> tuple[Path, Path, str]:
-    """(certificate path, key path, certificate PEM), made on first use."""
+def ensure_certificate(
+    directory: Path,
+    *,
+    hosts: tuple[str, ...] = (),
+    common_name: str = "orbit-simulated-clusters",
+) -> tuple[Path, Path, str]:
+    """(certificate path, key path, certificate PEM), made on first use (Orbit's own HTTPS
+    listener uses it too, under another ``common_name``)."""
     cert_path, key_path = directory / "endpoint.crt", directory / "endpoint.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path, cert_path.read_text()
@@ -35,7 +41,7 @@ def ensure_certificate(directory: Path, *, hosts: tuple[str, ...] = ()) -> tuple
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             names.append(x509.DNSName(host))
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "orbit-simulated-clusters")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()

@@ -81,8 +81,10 @@ def key_of(cls: type[v1alpha1.Resource], namespace: str | None, name: str) -> tu
     return namespace, name
 
 
-def new_body(obj: v1alpha1.Resource, *, created: str) -> Body:
-    """The stored form of a created object (without ``resourceVersion``, set at write time)."""
+def new_body(obj: v1alpha1.Resource, *, created: str, uid: str | None = None) -> Body:
+    """The stored form of a created object (without ``resourceVersion``, set at write time).
+    ``uid``: one the caller chose (to bind sealed secrets to the object before it exists);
+    a fresh one otherwise."""
     cls = type(obj)
     body = obj.to_dict()
     meta = body["metadata"]
@@ -96,7 +98,12 @@ def new_body(obj: v1alpha1.Resource, *, created: str) -> Body:
         meta.pop("namespace", None)
     for key in ("resourceVersion", "deletionTimestamp"):
         meta.pop(key, None)
-    meta.update(uid=str(uuid.uuid4()), creationTimestamp=created, generation=1)
+    if uid is not None:
+        try:
+            uid = str(uuid.UUID(uid))
+        except ValueError:
+            raise errors.BadRequest(f"uid {uid!r} is not a UUID") from None
+    meta.update(uid=uid or str(uuid.uuid4()), creationTimestamp=created, generation=1)
     return body
 
 
@@ -130,6 +137,14 @@ def updated_body(cls: type[v1alpha1.Resource], stored: Body, incoming: Body) -> 
             )
     if spec_of(body) != spec_of(stored):
         meta["generation"] = old_meta.get("generation", 1) + 1
+    return body
+
+
+def with_new_spec(stored: Body, body: Body) -> Body:
+    """``body`` after a write of the object's sealed secrets (its write-only spec): that is a
+    spec change, so ``generation`` bumps even when the visible spec did not change."""
+    if spec_of(body) == spec_of(stored):
+        body["metadata"]["generation"] = stored["metadata"].get("generation", 1) + 1
     return body
 
 

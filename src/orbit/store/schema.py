@@ -11,6 +11,12 @@
   commit in the order they are handed out and a poller reading ``revision > last`` never skips
   a transaction that commits late.
 
+- ``secrets``: sealed (envelope-encrypted) secret material owned by an object (a Credential's
+  secret data, a cluster's kubeconfig), keyed by the owner's uid and a name. The store never
+  sees plaintext: ``orbit.crypto`` seals before and opens after. Rows go with their owner.
+- ``api_tokens``: API tokens, the secret part stored only as an argon2 hash.
+- ``audit_log``: the append-only, hash-chained audit record (``orbit.security.audit``).
+
 The Alembic migrations in ``migrations/versions`` create exactly these; keep them in step.
 """
 
@@ -54,4 +60,56 @@ revision_counter = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("owner_uid", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    # Which key-encryption key wrapped the data key (rotation re-wraps row by row).
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("wrapped_key", sa.Text, nullable=False),
+    sa.Column("nonce", sa.Text, nullable=False),
+    sa.Column("ciphertext", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.PrimaryKeyConstraint("owner_uid", "name", name="pk_secrets"),
+    sa.Index("ix_secrets_key_id", "key_id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True, autoincrement=False),
+    sa.Column("user", sa.String(253), nullable=False),
+    # JSON lists: groups the identity had when the token was issued (OIDC), and its scopes.
+    sa.Column("groups", sa.Text, nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=True),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Index("ix_api_tokens_user", "user"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(253), nullable=False),
+    sa.Column("verb", sa.String(32), nullable=False),
+    sa.Column("resource", sa.String(128), nullable=False),
+    sa.Column("namespace", sa.String(63), nullable=False),
+    sa.Column("name", sa.String(253), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_actor", "actor"),
+    sa.Index("ix_audit_log_namespace", "namespace"),
 )

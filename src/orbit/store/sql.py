@@ -13,17 +13,23 @@ write their status on every pass do not wake themselves up forever.
 
 Watchers are woken at once by writes of this process and poll every ``poll_interval`` for
 writes of others; they hold no connection between polls.
+
+Sealed secrets (:mod:`orbit.store.secrets`) ride on the object writes: ``create`` and
+``update`` take ``secrets=`` and write those rows in the object's transaction, and an object's
+final removal takes its rows with it. A write that changes only secrets is still a write of
+the object (a new ``resourceVersion`` and ``generation``: its write-only spec changed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -37,8 +43,10 @@ from orbit import errors
 from orbit.api import selectors, v1alpha1
 from orbit.store import engine as engines
 from orbit.store import feed, labels, objects, paging, schema
+from orbit.store import secrets as stored_secrets
 from orbit.store.base import EventType, ListResult, ResourceStore, WatchEvent
 from orbit.store.hub import FeedHub
+from orbit.store.secrets import SealedSecret, SecretRow
 
 R = TypeVar("R", bound=v1alpha1.Resource)
 
@@ -92,6 +100,7 @@ class _Tx:
             await self.conn.execute(stmt)
         else:
             await self.conn.execute(sa.delete(_rows).where(*where))
+            await stored_secrets.remove_owner(self.conn, body["metadata"]["uid"])
         await feed.append(
             self.conn, revision=self.revision, key=(cls.KIND, *key), type_=type_, body=text
         )
@@ -196,9 +205,15 @@ class SqlStore:
 
     # -- writes --------------------------------------------------------------------------
 
-    async def create(self, obj: R) -> R:
+    async def create(
+        self,
+        obj: R,
+        *,
+        secrets: Mapping[str, SealedSecret | None] | None = None,
+        uid: str | None = None,
+    ) -> R:
         cls = type(obj)
-        body = objects.new_body(obj, created=_timestamp())
+        body = objects.new_body(obj, created=_timestamp(), uid=uid)
         key = objects.key_of(cls, obj.metadata.namespace, obj.metadata.name)
         async with self._writing() as tx:
             if cls.NAMESPACED:
@@ -207,9 +222,14 @@ class SqlStore:
                     raise objects.namespace_not_found(key[0])
                 if objects.is_deleting(holder):
                     raise objects.namespace_terminating(key[0])
-            return await tx.put(cls, key, body, "ADDED")
+            created = await tx.put(cls, key, body, "ADDED")
+            if secrets:
+                await stored_secrets.write(tx.conn, body["metadata"]["uid"], secrets)
+            return created
 
-    async def update(self, obj: R) -> R:
+    async def update(
+        self, obj: R, *, secrets: Mapping[str, SealedSecret | None] | None = None
+    ) -> R:
         cls = type(obj)
         key = objects.key_of(cls, obj.metadata.namespace, obj.metadata.name)
         incoming = obj.to_dict()
@@ -218,6 +238,9 @@ class SqlStore:
             body = objects.updated_body(cls, stored, incoming)
             if objects.is_deleting(body) and not objects.has_finalizers(body):
                 return await tx.put(cls, key, body, "DELETED")
+            uid = stored["metadata"]["uid"]
+            if secrets and await stored_secrets.write(tx.conn, uid, secrets):
+                return await tx.put(cls, key, objects.with_new_spec(stored, body), "MODIFIED")
             return await self._modify(tx, cls, key, stored, body)
 
     async def update_status(self, obj: R) -> R:
@@ -250,6 +273,47 @@ class SqlStore:
             return await tx.put(
                 cls, key, body, "MODIFIED" if objects.has_finalizers(body) else "DELETED"
             )
+
+    # -- sealed secrets ------------------------------------------------------------------
+
+    async def get_secret(self, owner_uid: str, name: str) -> SecretRow | None:
+        async with self._reading(snapshot=False) as conn:
+            return await stored_secrets.get(conn, owner_uid, name)
+
+    async def list_secret_names(self, owner_uid: str) -> builtins.list[str]:
+        async with self._reading(snapshot=False) as conn:
+            return await stored_secrets.names(conn, owner_uid)
+
+    async def put_secret(self, owner_uid: str, name: str, sealed: SealedSecret | None) -> None:
+        async with self._writing_secrets() as conn:
+            if sealed is not None and not await stored_secrets.owner_exists(conn, owner_uid):
+                raise errors.NotFound(f"no object has uid {owner_uid}: its secret is not kept")
+            await stored_secrets.write(conn, owner_uid, {name: sealed})
+
+    async def secret_rows(
+        self,
+        *,
+        exclude_key_id: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[SecretRow]:
+        async with self._reading(snapshot=False) as conn:
+            return await stored_secrets.page(
+                conn, exclude_key_id=exclude_key_id, after=after, limit=limit
+            )
+
+    async def rewrap(self, swaps: Sequence[tuple[SecretRow, SealedSecret]]) -> int:
+        if not swaps:
+            return 0
+        async with self._writing_secrets() as conn:
+            done = 0
+            for old, new in swaps:
+                done += await stored_secrets.swap(conn, old, new)
+            return done
+
+    async def secret_key_ids(self) -> dict[str, int]:
+        async with self._reading(snapshot=False) as conn:
+            return await stored_secrets.key_ids(conn)
 
     async def _drop_events_of_empty_namespace(self, namespace: str) -> None:
         """Events are a record of what happened, not content: a namespace whose only remaining
@@ -393,6 +457,19 @@ class SqlStore:
     async def _begin_write(self, conn: AsyncConnection) -> None:
         if self._sqlite:
             await conn.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
+
+    @contextlib.asynccontextmanager
+    async def _writing_secrets(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on secret rows alone: no object changes, so no revision."""
+        self._check_open()
+        async with (
+            self._write_lock,
+            engines.translate_errors(self._engine),
+            self._engine.connect() as conn,
+        ):
+            await self._begin_write(conn)
+            async with conn.begin():
+                yield conn
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[_Tx]:

@@ -5,6 +5,11 @@ Use it as a module: ``from orbit.api import v1alpha1`` then ``v1alpha1.ClusterDe
 
 from __future__ import annotations
 
+from orbit.api.v1alpha1.accessrule import (
+    AccessRule,
+    AccessRuleSpec,
+    TargetNamespaces,
+)
 from orbit.api.v1alpha1.clusterdeployment import (
     FINALIZER,
     ClusterDeployment,
@@ -25,6 +30,18 @@ from orbit.api.v1alpha1.clustertemplate import (
 )
 from orbit.api.v1alpha1.credential import Credential, CredentialSpec, CredentialStatus
 from orbit.api.v1alpha1.event import Event, EventSource, ObjectReference
+from orbit.api.v1alpha1.identity import (
+    GLOBAL_ROLES,
+    NAMESPACE_ROLES,
+    ClusterRoleBinding,
+    ClusterRoleBindingSpec,
+    Role,
+    RoleBinding,
+    RoleBindingSpec,
+    Subject,
+    User,
+    UserSpec,
+)
 from orbit.api.v1alpha1.meta import (
     API_VERSION,
     GROUP,
@@ -85,6 +102,10 @@ KINDS: tuple[type[Resource], ...] = (
     ServiceTemplate,
     ServiceSet,
     MultiClusterService,
+    User,
+    RoleBinding,
+    ClusterRoleBinding,
+    AccessRule,
 )
 
 _BY_KIND = {cls.KIND: cls for cls in KINDS}
@@ -108,17 +129,23 @@ def resolve_kind(name: str) -> type[Resource] | None:
 __all__ = [
     "API_VERSION",
     "FINALIZER",
+    "GLOBAL_ROLES",
     "GROUP",
     "KINDS",
     "LABEL_CLUSTER",
     "LABEL_OWNER_KIND",
     "LABEL_OWNER_NAME",
     "MCS_FINALIZER",
+    "NAMESPACE_ROLES",
     "SERVICESET_FINALIZER",
     "VERSION",
+    "AccessRule",
+    "AccessRuleSpec",
     "ClusterDeployment",
     "ClusterDeploymentSpec",
     "ClusterDeploymentStatus",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingSpec",
     "ClusterServiceState",
     "ClusterShape",
     "ClusterTemplate",
@@ -152,6 +179,9 @@ __all__ = [
     "Phase",
     "Reason",
     "Resource",
+    "Role",
+    "RoleBinding",
+    "RoleBindingSpec",
     "RolloutStatus",
     "RolloutStrategy",
     "Service",
@@ -163,7 +193,11 @@ __all__ = [
     "ServiceTemplate",
     "ServiceTemplateSpec",
     "ServiceTemplateStatus",
+    "Subject",
     "SyncMode",
+    "TargetNamespaces",
+    "User",
+    "UserSpec",
     "Wave",
     "check_services",
     "find_cycle",

@@ -39,16 +39,19 @@ class ClusterDeploymentReconciler:
         poll_interval: float = 1.0,
         ready_recheck: float = 60.0,
         clock: Callable[[], datetime] = v1alpha1.now,
+        catalog_namespace: str = "default",
     ) -> None:
         self._store = store
+        self._catalog = catalog_namespace
         self._providers = providers
         self._recorder = recorder
         self._poll = poll_interval
         self._recheck = ready_recheck
         self._clock = clock
-        # (kind, namespace, name) of a template or credential -> clusters that reference it,
-        # learnt on each pass; only used to wake those clusters when it appears or changes.
-        self._referrers: dict[tuple[str, str, str], set[str]] = {}
+        # (kind, namespace, name) of a template or credential -> (namespace, name) of clusters
+        # that reference it (from their namespace or the catalog's), learnt on each pass; only
+        # used to wake those clusters when it appears or changes.
+        self._referrers: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
 
     def watches(self) -> list[Watch]:
         """Wake the clusters that use a template or credential when it changes or appears."""
@@ -56,8 +59,8 @@ class ClusterDeploymentReconciler:
 
     def _map(self, obj: v1alpha1.Resource) -> list[Request]:
         namespace = obj.metadata.namespace or ""
-        names = self._referrers.get((obj.KIND, namespace, obj.metadata.name), set())
-        return [Request(v1alpha1.ClusterDeployment.KIND, namespace, name) for name in sorted(names)]
+        clusters = self._referrers.get((obj.KIND, namespace, obj.metadata.name), set())
+        return [Request(v1alpha1.ClusterDeployment.KIND, ns, name) for ns, name in sorted(clusters)]
 
     def _remember(self, cluster: v1alpha1.ClusterDeployment) -> None:
         namespace, name = cluster.metadata.namespace or "", cluster.metadata.name
@@ -65,7 +68,8 @@ class ClusterDeploymentReconciler:
             (v1alpha1.ClusterTemplate.KIND, cluster.spec.template),
             (v1alpha1.Credential.KIND, cluster.spec.credential),
         ):
-            self._referrers.setdefault((kind, namespace, ref), set()).add(name)
+            for where in {namespace, self._catalog}:
+                self._referrers.setdefault((kind, where, ref), set()).add((namespace, name))
 
     async def reconcile(self, request: Request) -> Result:
         try:
@@ -112,11 +116,15 @@ class ClusterDeploymentReconciler:
             return Result(requeue_after=0.0)
 
         try:
-            await phases.resolve_template(scope, self._store)
-            await phases.resolve_credential(scope, self._store, self._providers)
+            await phases.resolve_template(scope, self._store, catalog_namespace=self._catalog)
+            await phases.resolve_credential(
+                scope, self._store, self._providers, catalog_namespace=self._catalog
+            )
         except Blocked as blocked:
             return self._blocked(scope, blocked)
-        scope.status.available_upgrades = await phases.available_upgrades(scope, self._store)
+        scope.status.available_upgrades = await phases.available_upgrades(
+            scope, self._store, catalog_namespace=self._catalog
+        )
         assert scope.desired is not None
         assert scope.provider is not None
         assert scope.credential is not None
@@ -199,7 +207,9 @@ class ClusterDeploymentReconciler:
         if v1alpha1.FINALIZER not in cluster.metadata.finalizers:
             return Result()
         try:
-            await phases.resolve_credential(scope, self._store, self._providers)
+            await phases.resolve_credential(
+                scope, self._store, self._providers, catalog_namespace=self._catalog
+            )
         except Blocked as blocked:
             # Without its credential a cluster cannot be torn down: say so, keep trying.
             status.set_conditions(

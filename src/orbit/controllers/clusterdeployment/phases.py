@@ -2,7 +2,10 @@
 
 Order (as in cluster-api): resolve the template, the config and the credential, then converge
 the infrastructure through the provider; deletion is its own path. Every step re-reads what it
-needs: nothing written on an earlier pass is trusted.
+needs: nothing written on an earlier pass is trusted. References resolve to the cluster's
+namespace's own objects, else to the catalog namespace's (:func:`orbit.security.access.resolve`);
+AccessRules were checked by admission when the reference was made, not here, so a cluster keeps
+working when a rule that let it in is removed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from orbit.controllers.clusterdeployment.status import condition, set_conditions
 from orbit.errors import NotFound
 from orbit.providers import base
 from orbit.providers.registry import ProviderRegistry
+from orbit.security import access
 from orbit.store.base import ResourceStore
 
 EventType = Literal["Normal", "Warning"]
@@ -60,11 +64,15 @@ class Scope:
         self.events.append((type_, reason, message))
 
 
-async def resolve_template(scope: Scope, store: ResourceStore) -> None:
+async def resolve_template(scope: Scope, store: ResourceStore, *, catalog_namespace: str) -> None:
     spec = scope.cluster.spec
     try:
-        scope.template = await store.get(
-            v1alpha1.ClusterTemplate, scope.cluster.metadata.namespace, spec.template
+        scope.template = await access.resolve(
+            store,
+            v1alpha1.ClusterTemplate,
+            scope.ref.namespace,
+            spec.template,
+            catalog_namespace=catalog_namespace,
         )
     except NotFound:
         raise Blocked(
@@ -108,28 +116,48 @@ async def resolve_template(scope: Scope, store: ResourceStore) -> None:
     )
 
 
-async def available_upgrades(scope: Scope, store: ResourceStore) -> list[str]:
-    """The upgrade targets of the cluster's template that exist in its namespace."""
+async def available_upgrades(
+    scope: Scope, store: ResourceStore, *, catalog_namespace: str
+) -> list[str]:
+    """The upgrade targets of the cluster's template it could move to: those its namespace has,
+    and those of the catalog its AccessRules allow (what admission would accept)."""
     if scope.template is None:
         return []
-    namespace = scope.cluster.metadata.namespace
+    namespace = scope.ref.namespace
+    policy: access.Policy | None = None
     found = []
     for name in scope.template.spec.upgrade_to:
         try:
-            await store.get(v1alpha1.ClusterTemplate, namespace, name)
+            target = await access.resolve(
+                store,
+                v1alpha1.ClusterTemplate,
+                namespace,
+                name,
+                catalog_namespace=catalog_namespace,
+            )
         except NotFound:
             continue
+        if target.metadata.namespace != namespace:
+            policy = policy or await access.Policy.load(
+                store, namespace, catalog_namespace=catalog_namespace
+            )
+            if not policy.allows(target.KIND, name):
+                continue
         found.append(name)
     return found
 
 
 async def resolve_credential(
-    scope: Scope, store: ResourceStore, providers: ProviderRegistry
+    scope: Scope, store: ResourceStore, providers: ProviderRegistry, *, catalog_namespace: str
 ) -> None:
     name = scope.cluster.spec.credential
     try:
-        scope.credential = await store.get(
-            v1alpha1.Credential, scope.cluster.metadata.namespace, name
+        scope.credential = await access.resolve(
+            store,
+            v1alpha1.Credential,
+            scope.ref.namespace,
+            name,
+            catalog_namespace=catalog_namespace,
         )
     except NotFound:
         raise Blocked(

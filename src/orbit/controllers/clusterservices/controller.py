@@ -1,4 +1,8 @@
-"""Reconcile a ClusterDeployment's own ServiceSet from its template and spec."""
+"""Reconcile a ClusterDeployment's own ServiceSet from its template and spec.
+
+The template resolves as the lifecycle controller resolves it: the cluster's namespace's own,
+else the catalog namespace's (:func:`orbit.security.access.resolve`), so a cluster built from a
+catalog template gets that template's base services."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from orbit.api import v1alpha1
 from orbit.controllers import servicesets
 from orbit.errors import NotFound
 from orbit.runtime.controller import Request, Result, Watch
+from orbit.security import access
 from orbit.store.base import ResourceStore
 
 
@@ -27,8 +32,9 @@ def desired_services(
 
 
 class ClusterServicesReconciler:
-    def __init__(self, store: ResourceStore) -> None:
+    def __init__(self, store: ResourceStore, *, catalog_namespace: str = "default") -> None:
         self._store = store
+        self._catalog = catalog_namespace
 
     def watches(self) -> list[Watch]:
         """A ClusterTemplate's base services changing reaches its clusters via resync; its
@@ -56,8 +62,12 @@ class ClusterServicesReconciler:
                 await servicesets.remove_serviceset(self._store, sset)
             return Result()
         try:
-            template = await self._store.get(
-                v1alpha1.ClusterTemplate, request.namespace, cluster.spec.template
+            template = await access.resolve(
+                self._store,
+                v1alpha1.ClusterTemplate,
+                request.namespace,
+                cluster.spec.template,
+                catalog_namespace=self._catalog,
             )
         except NotFound:  # the lifecycle controller reports it; keep what was delivered
             return Result(requeue_after=30.0)

@@ -46,6 +46,7 @@ from orbit.delivery.render import render_service
 from orbit.errors import NotFound
 from orbit.runtime.controller import Request, Result, Watch, log_fields
 from orbit.runtime.events import EventRecorder
+from orbit.security import access
 from orbit.store.base import ResourceStore
 
 log = logging.getLogger("orbit.controllers.serviceset")
@@ -86,19 +87,28 @@ class ServiceSetReconciler:
         poll_interval: float = 1.0,
         retry_interval: float = 10.0,
         clock: Callable[[], datetime] = v1alpha1.now,
+        catalog_namespace: str = "default",
     ) -> None:
         self._store = store
         self._clients = clients
         self._recorder = recorder
-        self._sync = ServiceSync(store, render=render, applier=applier, cache_dir=cache_dir)
+        self._catalog = catalog_namespace
+        self._sync = ServiceSync(
+            store,
+            render=render,
+            applier=applier,
+            cache_dir=cache_dir,
+            catalog_namespace=catalog_namespace,
+        )
         self._applier = applier
         self._drift = drift_interval
         self._poll = poll_interval
         self._retry = retry_interval
         self._clock = clock
-        # (kind, namespace, name) of a cluster or template -> sets that use it, learnt on each
-        # pass; only used to wake those sets when it changes.
-        self._referrers: dict[tuple[str, str, str], set[str]] = {}
+        # (kind, namespace, name) of a cluster or template -> (namespace, name) of the sets that
+        # use it (a template from their namespace or the catalog's), learnt on each pass; only
+        # used to wake those sets when it changes.
+        self._referrers: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
 
     def watches(self) -> list[Watch]:
         """Wake the sets of a cluster when it changes (Ready, deleted), and the sets using a
@@ -110,15 +120,18 @@ class ServiceSetReconciler:
 
     def _map(self, obj: v1alpha1.Resource) -> list[Request]:
         namespace = obj.metadata.namespace or ""
-        names = self._referrers.get((obj.KIND, namespace, obj.metadata.name), set())
-        return [Request(v1alpha1.ServiceSet.KIND, namespace, n) for n in sorted(names)]
+        sets = self._referrers.get((obj.KIND, namespace, obj.metadata.name), set())
+        return [Request(v1alpha1.ServiceSet.KIND, ns, n) for ns, n in sorted(sets)]
 
     def _remember(self, sset: v1alpha1.ServiceSet) -> None:
         namespace, name = sset.metadata.namespace or "", sset.metadata.name
-        refs = [(v1alpha1.ClusterDeployment.KIND, sset.spec.cluster)]
-        refs += [(v1alpha1.ServiceTemplate.KIND, s.template) for s in sset.spec.services]
-        for kind, ref in refs:
-            self._referrers.setdefault((kind, namespace, ref), set()).add(name)
+        key = (namespace, name)
+        cluster = (v1alpha1.ClusterDeployment.KIND, namespace, sset.spec.cluster)
+        self._referrers.setdefault(cluster, set()).add(key)
+        for svc in sset.spec.services:
+            for where in {namespace, self._catalog}:
+                ref = (v1alpha1.ServiceTemplate.KIND, where, svc.template)
+                self._referrers.setdefault(ref, set()).add(key)
 
     async def reconcile(self, request: Request) -> Result:
         try:
@@ -162,8 +175,12 @@ class ServiceSetReconciler:
 
     async def _client(self, scope: Scope, cluster: v1alpha1.ClusterDeployment) -> KubeClient:
         try:
-            credential = await self._store.get(
-                v1alpha1.Credential, cluster.metadata.namespace, cluster.spec.credential
+            credential = await access.resolve(
+                self._store,
+                v1alpha1.Credential,
+                cluster.metadata.namespace or "",
+                cluster.spec.credential,
+                catalog_namespace=self._catalog,
             )
         except NotFound:
             raise DeliveryError(

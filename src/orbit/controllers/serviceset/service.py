@@ -5,7 +5,8 @@ explain the change; it never writes the store. Its collaborators are protocols s
 machine is tested with a fake renderer and applier: :data:`Renderer` is
 :func:`orbit.delivery.render.render_service`, :class:`Applier` is the
 :mod:`orbit.delivery.engine` module, :class:`Clients` is
-:class:`orbit.delivery.kubeclient.ClusterClients`.
+:class:`orbit.delivery.kubeclient.ClusterClients`. A service's template resolves in the set's
+namespace, else in the catalog namespace (:func:`orbit.security.access.resolve`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from orbit.delivery.engine import ApplyError, DeliveryResult, Observation
 from orbit.delivery.kubeclient import DeliveryError, KubeClient
 from orbit.delivery.render import ClusterContext, RenderError, SourceUnavailable
 from orbit.errors import NotFound
+from orbit.security import access
 from orbit.store.base import ResourceStore
 
 log = logging.getLogger("orbit.controllers.serviceset")
@@ -132,8 +134,10 @@ class ServiceSync:
         render: Renderer,
         applier: Applier,
         cache_dir: Path,
+        catalog_namespace: str = "default",
     ) -> None:
         self._store = store
+        self._catalog = catalog_namespace
         self._render = render
         self._applier = applier
         self._cache_dir = cache_dir
@@ -225,9 +229,14 @@ class ServiceSync:
         service: v1alpha1.Service,
     ) -> list[dict[str, Any]]:
         """The rendered manifests; :class:`_Unavailable` says why there are none."""
-        namespace = sset.metadata.namespace
         try:
-            template = await self._store.get(v1alpha1.ServiceTemplate, namespace, service.template)
+            template = await access.resolve(
+                self._store,
+                v1alpha1.ServiceTemplate,
+                sset.metadata.namespace or "",
+                service.template,
+                catalog_namespace=self._catalog,
+            )
         except NotFound:
             raise _Unavailable(
                 st.TEMPLATE_NOT_FOUND, f"ServiceTemplate {service.template!r} not found"

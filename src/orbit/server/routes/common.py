@@ -58,6 +58,16 @@ def list_params(
     )
 
 
+DryRunParam = Annotated[
+    str | None,
+    Query(
+        alias="dryRun",
+        pattern="^All$",
+        description="All: validate and admit the request, store nothing, answer the result",
+    ),
+]
+
+
 def parse_selector(text: str | None) -> selectors.Selector:
     try:
         return selectors.parse(text)

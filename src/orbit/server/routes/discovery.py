@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from orbit.api import v1alpha1
-from orbit.server import paths
+from orbit.server import auth, paths
 
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
@@ -39,7 +39,8 @@ def resources() -> list[dict[str, Any]]:
     return out
 
 
-router = APIRouter(tags=["discovery"])
+# Any authenticated identity may discover the kinds; what it may do with them is another matter.
+router = APIRouter(tags=["discovery"], dependencies=[Depends(auth.authenticate)])
 
 
 @router.get(paths.PREFIX, summary="The kinds this server serves", operation_id="getAPIResources")

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from orbit import errors
 from orbit.api import patch, v1alpha1
-from orbit.server import bodies, paths
+from orbit.server import auth, bodies, credentials, paths
 from orbit.server.deps import (
     Admission,
     AdmissionDep,
@@ -46,8 +46,10 @@ async def apply_patch(
     *,
     status_only: bool,
     admission: Admission | None = None,
+    write: credentials.Writer | None = None,
 ) -> v1alpha1.Resource:
-    """Merge ``merge`` into the stored object and write it (main resource or status)."""
+    """Merge ``merge`` into the stored object and write it (main resource or status);
+    ``write(obj, current)`` instead of ``store.update(obj)`` when given."""
     pinned = pinned_version(merge)
     for attempt in range(1, PATCH_ATTEMPTS + 1):
         current = await store.get(cls, namespace, name)
@@ -61,11 +63,23 @@ async def apply_patch(
                 return await store.update_status(obj)
             if admission is not None:
                 obj = await admission.admit(obj, current)
-            return await store.update(obj)
+            return await (write(obj, current) if write else store.update(obj))
         except errors.Conflict:
             if pinned is not None or attempt == PATCH_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
+
+
+def dry(obj: v1alpha1.Resource) -> v1alpha1.Resource:
+    """What a dry run answers: the admitted object, never a secret value."""
+    if isinstance(obj, v1alpha1.Credential):
+        spec = obj.spec.model_copy(update={"secret_data": None})
+        return obj.model_copy(update={"spec": spec})
+    return obj
+
+
+async def _dry_write(obj: v1alpha1.Resource, current: v1alpha1.Resource) -> v1alpha1.Resource:
+    return dry(obj)
 
 
 def cleared_status(obj: v1alpha1.Resource) -> v1alpha1.Resource:
@@ -107,11 +121,15 @@ def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
         store: StoreDep,
         admission: AdmissionDep,
         namespace: Annotated[str | None, Depends(scope)],
+        dry_run: common.DryRunParam = None,
     ) -> Response:
         data = bodies.align(cls, await bodies.read(request), namespace=namespace)
         obj = cleared_status(bodies.validate(cls, data))
         obj = await admission.admit(obj, None)
-        return common.object_response(await store.create(obj), status_code=201)
+        if dry_run:
+            return common.object_response(dry(obj), status_code=201)
+        created = await credentials.create(request, store, obj)
+        return common.object_response(created, status_code=201)
 
     async def replace_object(
         request: Request,
@@ -119,12 +137,15 @@ def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
         admission: AdmissionDep,
         namespace: Annotated[str | None, Depends(scope)],
         name: str,
+        dry_run: common.DryRunParam = None,
     ) -> Response:
         data = bodies.align(cls, await bodies.read(request), namespace=namespace, name=name)
         obj = bodies.validate(cls, data)
         old = await store.get(cls, namespace, name)
         obj = await admission.admit(obj, old)
-        return common.object_response(await store.update(obj))
+        if dry_run:
+            return common.object_response(dry(obj))
+        return common.object_response(await credentials.replace(request, store, obj, old))
 
     async def patch_object(
         request: Request,
@@ -132,10 +153,14 @@ def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
         admission: AdmissionDep,
         namespace: Annotated[str | None, Depends(scope)],
         name: str,
+        dry_run: common.DryRunParam = None,
     ) -> Response:
         merge = await bodies.read_patch(request)
+        merge, write = credentials.split_patch(request, store, cls, merge)
+        if dry_run:
+            write = _dry_write
         obj = await apply_patch(
-            store, cls, namespace, name, merge, status_only=False, admission=admission
+            store, cls, namespace, name, merge, status_only=False, admission=admission, write=write
         )
         return common.object_response(obj)
 
@@ -144,18 +169,33 @@ def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
         admission: AdmissionDep,
         namespace: Annotated[str | None, Depends(scope)],
         name: str,
+        dry_run: common.DryRunParam = None,
     ) -> Response:
-        if isinstance(admission, DeleteAdmission):
+        if isinstance(admission, DeleteAdmission) or dry_run:
             current = await store.get(cls, namespace, name)
-            if current.metadata.deletion_timestamp is None:
+            deleting = current.metadata.deletion_timestamp is not None
+            if isinstance(admission, DeleteAdmission) and not deleting:
                 await admission.admit_delete(current)
+            if dry_run:
+                return common.object_response(dry(current))
         return common.object_response(await store.delete(cls, namespace, name))
 
-    def route(path: str, endpoint: Any, method: str, op: str, summary: str, **extra: Any) -> None:
+    def route(
+        path: str,
+        endpoint: Any,
+        method: str,
+        op: str,
+        summary: str,
+        *,
+        verb: str,
+        across: bool = False,
+        **extra: Any,
+    ) -> None:
         router.add_api_route(
             path,
             endpoint,
             methods=[method],
+            dependencies=[Depends(permission(cls, verb, across=across))],
             operation_id=op.format(kind=kind),
             summary=summary,
             tags=[cls.PLURAL],
@@ -167,20 +207,36 @@ def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
     listed = common.list_model(cls)
     body = common.request_body(cls)
     route(collection, list_objects, "GET", "list{kind}", f"List or watch {cls.PLURAL}",
-          response_model=listed)  # fmt: skip
+          verb="list", across=not cls.NAMESPACED, response_model=listed)  # fmt: skip
     if cls.NAMESPACED:
         route(paths.all_namespaces(cls), list_all_namespaces, "GET", "list{kind}ForAllNamespaces",
-              f"List or watch {cls.PLURAL} in every namespace", response_model=listed)  # fmt: skip
+              f"List or watch {cls.PLURAL} in every namespace", verb="list", across=True,
+              response_model=listed)  # fmt: skip
     route(collection, create_object, "POST", "create{kind}", f"Create a {kind}", status_code=201,
+          verb="create", response_model=cls, openapi_extra=body)  # fmt: skip
+    route(item, get_object, "GET", "read{kind}", f"Read a {kind}", verb="get", response_model=cls)
+    route(item, replace_object, "PUT", "replace{kind}", f"Replace a {kind}", verb="update",
           response_model=cls, openapi_extra=body)  # fmt: skip
-    route(item, get_object, "GET", "read{kind}", f"Read a {kind}", response_model=cls)
-    route(item, replace_object, "PUT", "replace{kind}", f"Replace a {kind}", response_model=cls,
-          openapi_extra=body)  # fmt: skip
-    route(item, patch_object, "PATCH", "patch{kind}", f"Merge-patch a {kind}", response_model=cls,
-          openapi_extra=common.MERGE_PATCH_BODY)  # fmt: skip
-    route(item, delete_object, "DELETE", "delete{kind}", f"Delete a {kind}", response_model=cls,
+    route(item, patch_object, "PATCH", "patch{kind}", f"Merge-patch a {kind}", verb="patch",
+          response_model=cls, openapi_extra=common.MERGE_PATCH_BODY)  # fmt: skip
+    route(item, delete_object, "DELETE", "delete{kind}", f"Delete a {kind}", verb="delete",
+          response_model=cls,
           description="Returns the object's last state; with finalizers it lingers, marked "
           "with deletionTimestamp, until they are removed.")  # fmt: skip
+
+
+def permission(
+    cls: type[v1alpha1.Resource], verb: str, *, across: bool = False, subresource: str = ""
+) -> Any:
+    """The authorization dependency of one route of ``cls``: the permission is checked in the
+    ``{namespace}`` of the path; cluster-scoped kinds and cross-namespace lists (``across``)
+    need a global role; a Namespace's own item routes are checked in that namespace."""
+    resource = f"{cls.PLURAL}/{subresource}" if subresource else cls.PLURAL
+    if across:
+        return auth.require(verb, resource, namespace_param=None)
+    if cls is v1alpha1.Namespace:
+        return auth.require(verb, resource, namespace_param="name")
+    return auth.require(verb, resource, namespace_param="namespace" if cls.NAMESPACED else None)
 
 
 async def _list(

@@ -15,7 +15,7 @@ from orbit.api import v1alpha1
 from orbit.server import bodies, paths
 from orbit.server.deps import StoreDep
 from orbit.server.routes import common
-from orbit.server.routes.resources import apply_patch
+from orbit.server.routes.resources import apply_patch, permission
 
 
 def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
@@ -51,16 +51,17 @@ def register(router: APIRouter, cls: type[v1alpha1.Resource]) -> None:
         return common.object_response(obj)
 
     path = f"{paths.item(cls)}/status"
-    routes: list[tuple[Any, str, str, dict[str, Any]]] = [
-        (read_status, "GET", "read", {}),
-        (replace_status, "PUT", "replace", {"openapi_extra": common.request_body(cls)}),
-        (patch_status, "PATCH", "patch", {"openapi_extra": common.MERGE_PATCH_BODY}),
+    routes: list[tuple[Any, str, str, str, dict[str, Any]]] = [
+        (read_status, "GET", "read", "get", {}),
+        (replace_status, "PUT", "replace", "update", {"openapi_extra": common.request_body(cls)}),
+        (patch_status, "PATCH", "patch", "patch", {"openapi_extra": common.MERGE_PATCH_BODY}),
     ]
-    for endpoint, method, op, extra in routes:
+    for endpoint, method, op, verb, extra in routes:
         router.add_api_route(
             path,
             endpoint,
             methods=[method],
+            dependencies=[Depends(permission(cls, verb, subresource="status"))],
             operation_id=f"{op}{kind}Status",
             summary=f"{op.capitalize()} the status of a {kind}",
             tags=[cls.PLURAL],

@@ -363,22 +363,32 @@ async def test_rotate_reencrypts_every_row_while_readers_read(
 
     rewrap = store.rewrap
     batches = 0
-
-    async def slow_rewrap(swaps: Any) -> int:
-        nonlocal batches
-        batches += 1
-        await asyncio.sleep(0.02)  # room for the readers between batches
-        return await rewrap(swaps)
-
-    monkeypatch.setattr(store, "rewrap", slow_rewrap)
     stop = asyncio.Event()
     reads = [0, 0]
+    progress = asyncio.Condition()
+
+    async def paced_rewrap(swaps: Any) -> int:
+        # Before each batch, both readers read every secret once more: they read through the
+        # whole rotation, half the rows under the old key and half under the new.
+        nonlocal batches
+        batches += 1
+        wanted = [count + len(creds) for count in reads]
+        async with progress:
+            await asyncio.wait_for(
+                progress.wait_for(lambda: all(c >= w for c, w in zip(reads, wanted, strict=True))),
+                60,
+            )
+        return await rewrap(swaps)
+
+    monkeypatch.setattr(store, "rewrap", paced_rewrap)
 
     async def reader(index: int, st: SqlStore, v: SecretVault) -> None:
         while not stop.is_set():
             for i, cred in enumerate(creds):
                 assert await credential_secret(st, v, cred) == _expected(i)
                 reads[index] += 1
+            async with progress:
+                progress.notify_all()
             await asyncio.sleep(0)
 
     readers = [
@@ -389,7 +399,7 @@ async def test_rotate_reencrypts_every_row_while_readers_read(
     stop.set()
     await asyncio.gather(*readers)
 
-    assert batches >= 5 and min(reads) > len(creds)
+    assert batches >= 5 and min(reads) >= batches * len(creds)
     assert report.primary == keyring.primary_id != old
     assert report.rewrapped == 24 and report.retired == [old]
     assert report.failed == [] and report.kept == [] and report.remaining == 0

@@ -1,7 +1,12 @@
-"""Benchmark: 50 ServiceTemplates delivered to 50 clusters (2,500 deliveries: the scenario of
-Fleet's own QA runs), time until every delivery is Deployed.
+"""Benchmark: ServiceTemplates delivered to clusters, time until every delivery is Deployed.
 
     .venv/bin/python bench/delivery.py [--templates 50] [--clusters 50] [--database-url URL]
+    .venv/bin/python bench/delivery.py --templates 100 --clusters 100 --objects configmap
+
+The default is 50 templates (a Deployment and a ConfigMap each) x 50 clusters, 2,500
+deliveries: the scenario of Fleet's own QA runs. ``--objects configmap --templates 100
+--clusters 100`` is 10,000 single-ConfigMap services over 100 clusters: Argo CD's published
+scenario.
 
 Runs the real Orbit Plane composition in one process (store, sim plane with zero node and pod
 latency, every controller, the delivery engine applying over HTTPS to each cluster's Kubernetes
@@ -14,15 +19,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
-import socket
 import tempfile
 import time
 from pathlib import Path
 
+from common import fresh_database, free_port, machine
+
 from orbit.api import selectors, v1alpha1
 from orbit.config import ControllerSettings, DeliverySettings, Settings, SimSettings
 from orbit.server.runner import running
+
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata: {{name: app-{i}-config}}
+data: {{cluster: "{{{{ cluster.name }}}}"}}
+"""
 
 TEMPLATE = """apiVersion: apps/v1
 kind: Deployment
@@ -43,12 +54,6 @@ data: {{cluster: "{{{{ cluster.name }}}}"}}
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def wait_all(store: object, kind: type[v1alpha1.Resource], done: object, label: str) -> None:
     while True:
         items = (await store.list(kind, "default")).items  # type: ignore[attr-defined]
@@ -58,11 +63,24 @@ async def wait_all(store: object, kind: type[v1alpha1.Resource], done: object, l
 
 
 async def run(
-    templates: int, clusters: int, database_url: str | None, tmp: Path
+    templates: int, clusters: int, database_url: str | None, tmp: Path, objects: str = "both"
 ) -> dict[str, object]:
+    async with fresh_database(database_url, tmp) as url:
+        return await _run(templates, clusters, database_url, url, tmp, objects)
+
+
+async def _run(
+    templates: int,
+    clusters: int,
+    database_url: str | None,
+    url: str | None,
+    tmp: Path,
+    objects: str,
+) -> dict[str, object]:
+    body = CONFIGMAP if objects == "configmap" else TEMPLATE
     settings = Settings(
         data_dir=tmp,
-        database_url=database_url,
+        database_url=url,
         port=free_port(),
         sim=SimSettings(node_latency=0, pod_latency=0, endpoint_port=free_port()),
         controllers=ControllerSettings(workers=16, poll_interval=0.2, ready_recheck=3600),
@@ -91,9 +109,7 @@ async def run(
             await store.create(
                 v1alpha1.ServiceTemplate(
                     metadata=v1alpha1.ObjectMeta(name=f"app-{i}", namespace="default"),
-                    spec=v1alpha1.ServiceTemplateSpec(
-                        version="1.0.0", resources=TEMPLATE.format(i=i)
-                    ),
+                    spec=v1alpha1.ServiceTemplateSpec(version="1.0.0", resources=body.format(i=i)),
                 )
             )
         began = time.perf_counter()
@@ -133,11 +149,12 @@ async def run(
         "templates": templates,
         "clusters": clusters,
         "deliveries": deliveries,
-        "objects_applied": deliveries * 2,
+        "objects": objects,
+        "objects_applied": deliveries * (1 if objects == "configmap" else 2),
         "total_s": round(total, 1),
         "deliveries_per_s": round(deliveries / total, 1),
         "store_writes": writes,
-        "python": platform.python_version(),
+        **machine(),
     }
 
 
@@ -146,9 +163,17 @@ def main() -> None:
     parser.add_argument("--templates", type=int, default=50)
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--objects",
+        choices=("both", "configmap"),
+        default="both",
+        help="what each template holds: a Deployment and a ConfigMap, or one ConfigMap",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(run(args.templates, args.clusters, args.database_url, Path(tmp)))
+        result = asyncio.run(
+            run(args.templates, args.clusters, args.database_url, Path(tmp), args.objects)
+        )
     print(json.dumps(result))
 
 

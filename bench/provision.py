@@ -1,27 +1,44 @@
 """Benchmark: N clusters from create to Ready against the simulated plane with zero
-provisioning latency, i.e. the pure control-plane cost (admission, store, controller, provider).
+provisioning latency, i.e. the pure control-plane cost (admission, store, controllers, provider).
 
     .venv/bin/python bench/provision.py --clusters 1000 [--database-url postgresql://...]
+    .venv/bin/python bench/provision.py --clusters 1000 --database-url ... --processes 2
 
 Prints one JSON object: total seconds, clusters/s, p50/p99 seconds from create to Ready, and
-the store's writes per second over the run. Runs in one process (no HTTP), as a controller
-process would.
+the store's writes per second over the run. With one process (default) admission, the store
+and the controllers run in this process, as ``orbit up`` does (no HTTP). With
+``--processes N`` (PostgreSQL only) this process admits and writes the clusters and N
+``orbit server --role controllers`` subprocesses reconcile them, splitting the shards.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import platform
-import statistics
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import httpx
+from common import (
+    ReadyWatch,
+    backend,
+    cluster,
+    emit,
+    fresh_database,
+    free_port,
+    machine,
+    parser,
+    percentile,
+)
 
 from orbit import catalog, controllers
 from orbit.admission import Admission
-from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, Settings
 from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
@@ -29,77 +46,132 @@ from orbit.simplane import SimPlane, SimPlaneSettings
 from orbit.store import open_store
 
 
-async def run(
-    clusters: int, database_url: str | None, workers: int, tmp: Path
-) -> dict[str, object]:
-    store = await open_store(database_url or f"sqlite:///{tmp / 'orbit.db'}")
-    sim = await SimPlane.open(SimPlaneSettings(database_url=str(tmp / "sim.db"), node_latency=0))
-    providers = ProviderRegistry()
-    providers.register(SimProvider(sim))
-    await catalog.install(store)
-    admission = Admission(store, providers=providers.names())
-    settings = Settings(
-        controllers=ControllerSettings(workers=workers, poll_interval=0.05, ready_recheck=3600)
-    )
-    manager = controllers.build_manager(store, providers, settings)
-    start_revision = await store.revision()
-    await manager.start()
-    created: dict[str, float] = {}
-    ready: dict[str, float] = {}
-
-    async def follow() -> None:
-        async for event in store.watch((v1alpha1.ClusterDeployment,), since=start_revision):
-            obj = event.object
-            assert isinstance(obj, v1alpha1.ClusterDeployment)
-            if obj.status.phase == v1alpha1.Phase.READY and obj.metadata.name not in ready:
-                ready[obj.metadata.name] = time.perf_counter()
-                if len(ready) == clusters:
-                    return
-
-    follower = asyncio.create_task(follow())
-    began = time.perf_counter()
-    for i in range(clusters):
-        name = f"bench-{i:05d}"
-        obj = v1alpha1.ClusterDeployment(
-            metadata=v1alpha1.ObjectMeta(name=name, namespace="default"),
-            spec=v1alpha1.ClusterDeploymentSpec(
-                template="sim-single-1-0-0", credential="sim", config={"workers": 1}
-            ),
+@contextlib.asynccontextmanager
+async def controller_processes(
+    count: int, database_url: str, tmp: Path
+) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
+    """``count`` ``orbit server --role controllers`` processes on one shared store and sim
+    plane database, zero simulated latency."""
+    procs = []
+    ports: list[int] = []
+    for i in range(count):
+        port = free_port()
+        env = dict(
+            os.environ,
+            ORBIT_SIM__NODE_LATENCY="0",
+            ORBIT_SIM__POD_LATENCY="0",
+            ORBIT_SIM__DATABASE_URL=database_url,
+            ORBIT_SIM__ENDPOINT_PORT=str(free_port()),
+            ORBIT_CONTROLLERS__POLL_INTERVAL="0.05",
+            ORBIT_CONTROLLERS__READY_RECHECK="3600",
+            ORBIT_LOG_LEVEL="WARNING",
         )
-        await admission.admit(obj, None)
-        created[name] = time.perf_counter()
-        await store.create(obj)
-    await follower
-    total = time.perf_counter() - began
-    writes = await store.revision() - start_revision
-    await manager.stop()
-    await sim.close()
-    await store.close()
-    latencies = sorted(ready[n] - created[n] for n in created)
+        cmd = [
+            sys.executable,
+            "-m",
+            "orbit.main",
+            "server",
+            "--role",
+            "controllers",
+            "--database-url",
+            database_url,
+            "--data-dir",
+            str(tmp / f"controllers-{i}"),
+            "--port",
+            str(port),
+        ]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL))
+        ports.append(port)
+    try:
+        # The clock starts once every process has listed and holds its shards (/readyz).
+        async with httpx.AsyncClient(timeout=2) as http:
+            deadline = time.monotonic() + 120
+            for port in ports:
+                while True:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("controller processes not ready in 120 s")
+                    await asyncio.sleep(0.2)
+        yield procs
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def run(
+    clusters: int, database_url: str | None, workers: int, tmp: Path, processes: int = 1
+) -> dict[str, object]:
+    async with fresh_database(database_url, tmp) as url:
+        store = await open_store(url or f"sqlite:///{tmp / 'orbit.db'}")
+        sim_url = url if processes > 1 and url else str(tmp / "sim.db")
+        sim = await SimPlane.open(SimPlaneSettings(database_url=sim_url, node_latency=0))
+        providers = ProviderRegistry()
+        providers.register(SimProvider(sim))
+        await catalog.install(store)
+        admission = Admission(store, providers=providers.names())
+        settings = Settings(
+            controllers=ControllerSettings(workers=workers, poll_interval=0.05, ready_recheck=3600)
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            if processes > 1:
+                if not url:
+                    raise SystemExit("--processes needs --database-url (PostgreSQL)")
+                await stack.enter_async_context(controller_processes(processes, url, tmp))
+            else:
+                manager = controllers.build_manager(store, providers, settings)
+                await manager.start()
+                stack.push_async_callback(manager.stop)
+            start_revision = await store.revision()
+            watch = ReadyWatch(store, start_revision)
+            created: dict[str, float] = {}
+            began = time.perf_counter()
+            for i in range(clusters):
+                obj = cluster(f"bench-{i:05d}")
+                await admission.admit(obj, None)
+                created[obj.metadata.name] = time.perf_counter()
+                await store.create(obj)
+            await watch.wait(created, timeout=3600)
+            total = time.perf_counter() - began
+            writes = await store.revision() - start_revision
+        await sim.close()
+        await store.close()
+    latencies = [watch.ready[n] - created[n] for n in created]
     return {
         "benchmark": "provision",
-        "backend": "postgresql" if database_url else "sqlite",
+        "backend": backend(database_url),
+        "processes": processes,
         "clusters": clusters,
         "controller_workers": workers,
         "total_s": round(total, 2),
         "clusters_per_s": round(clusters / total, 1),
-        "p50_to_ready_s": round(statistics.median(latencies), 3),
-        "p99_to_ready_s": round(latencies[int(len(latencies) * 0.99) - 1], 3),
+        "p50_to_ready_s": round(percentile(latencies, 0.50), 3),
+        "p99_to_ready_s": round(percentile(latencies, 0.99), 3),
         "store_writes": writes,
         "store_writes_per_s": round(writes / total, 1),
-        "python": platform.python_version(),
+        **machine(),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clusters", type=int, default=1000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--workers", type=int, default=16)
-    args = parser.parse_args()
+    p = parser(__doc__)
+    p.add_argument("--clusters", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=16, help="reconcile workers per controller")
+    p.add_argument(
+        "--processes", type=int, default=1, help="controller processes (PostgreSQL only)"
+    )
+    args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(run(args.clusters, args.database_url, args.workers, Path(tmp)))
-    print(json.dumps(result))
+        result = asyncio.run(
+            run(args.clusters, args.database_url, args.workers, Path(tmp), args.processes)
+        )
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,34 @@ class AccessPointSettings(BaseModel):
     )
 
 
+class BusSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="The lifecycle event bus: nats://HOST:PORT for NATS JetStream; unset: "
+        "in-process.",
+    )
+    stream: str = Field(default="ORBIT_EVENTS", description="JetStream stream of the events.")
+
+
+class WebhookSettings(BaseModel):
+    retry_base: float = Field(
+        default=0.5, gt=0, description="First delay after a failed delivery (s); doubles."
+    )
+    retry_max: float = Field(
+        default=30.0, gt=0, description="Longest delay between delivery attempts (s)."
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds a receiver may take.")
+
+
+class ShardingSettings(BaseModel):
+    shards: int = Field(
+        default=16, ge=1, le=4096, description="Shards the controllers' keyspace is split into."
+    )
+    lease_seconds: float = Field(
+        default=15.0, gt=0, description="How long a controller process holds a shard unrenewed."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of an Orbit process."""
 
@@ -161,11 +189,18 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="text (key=value fields) or json (one object per line)."
     )
+    role: Literal["all", "api", "controllers"] = Field(
+        default="all",
+        description="What this process runs: the API, the controllers, or both (orbit server).",
+    )
     controllers: ControllerSettings = Field(default_factory=ControllerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     access_point: AccessPointSettings = Field(default_factory=AccessPointSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    sharding: ShardingSettings = Field(default_factory=ShardingSettings)
 
     def public_url(self) -> str:
         """How this process is reached: a wildcard listen address means loopback here."""

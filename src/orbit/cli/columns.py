@@ -200,6 +200,22 @@ def _access_rule(obj: Any) -> list[str]:
     ]
 
 
+def _webhook(obj: Any, *, wide: bool = False) -> list[str]:
+    assert isinstance(obj, v1alpha1.Webhook)
+    status = obj.status or v1alpha1.WebhookStatus()
+    ready = v1alpha1.get_condition(status.conditions, "Ready")
+    state = "Paused" if obj.spec.paused else (ready.reason if ready else "Pending")
+    return [
+        obj.metadata.name,
+        obj.spec.url,
+        state,
+        str(status.pending),
+        str(status.consecutive_failures),
+        output.age(status.last_delivered_time),
+        *([status.last_error or "-"] if wide else []),
+    ]
+
+
 def _namespace(obj: Any) -> list[str]:
     return [obj.metadata.name, output.age(obj.metadata.creation_timestamp)]
 
@@ -217,8 +233,9 @@ _HEADERS: dict[str, list[str]] = {
     "RoleBinding": ["NAME", "ROLE", "SUBJECTS", "AGE"],
     "ClusterRoleBinding": ["NAME", "ROLE", "SUBJECTS", "AGE"],
     "AccessRule": ["NAME", "NAMESPACES", "CLUSTER TEMPLATES", "SERVICE TEMPLATES", "CREDENTIALS"],
+    "Webhook": ["NAME", "URL", "STATE", "PENDING", "FAILURES", "LAST DELIVERY"],
 }
-_WIDE = {"ClusterDeployment": ["CREDENTIAL", "ENDPOINT", "MESSAGE"]}
+_WIDE = {"ClusterDeployment": ["CREDENTIAL", "ENDPOINT", "MESSAGE"], "Webhook": ["LAST ERROR"]}
 
 
 def columns(
@@ -249,6 +266,8 @@ def columns(
             base = _binding
         case "AccessRule":
             base = _access_rule
+        case "Webhook":
+            base = lambda obj: _webhook(obj, wide=wide)  # noqa: E731
         case _:
             base = _namespace
     if not (all_namespaces and cls.NAMESPACED):

@@ -9,6 +9,10 @@ feed); a relist also enqueues keys that vanished meanwhile, so a missed delete s
 pass. A resync task re-enqueues every known key now and then, so nothing depends on a perfect
 feed: reconcilers are level-based and re-read the store on every pass.
 
+With a :class:`~orbit.runtime.sharding.ShardGate` (several controller processes), a worker
+skips every key whose shard this process does not hold now, and the keys of a shard it takes
+are all enqueued again (see :mod:`orbit.runtime.sharding`).
+
 Outcomes of a pass, as in controller-runtime: ``Result()`` forgets the key's backoff;
 ``Result(requeue_after=s)`` forgets it and looks again in ``s`` seconds; an exception is logged
 with its traceback and retried with per-key exponential backoff; :class:`TerminalError` is
@@ -22,7 +26,7 @@ import dataclasses
 import logging
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from orbit import errors
@@ -43,6 +47,7 @@ from orbit.runtime.reconcile import (
     log_fields,
     reconcile_id,
 )
+from orbit.runtime.sharding import ShardGate
 from orbit.store.base import ResourceStore, WatchEvent
 
 logger = logging.getLogger("orbit.runtime")
@@ -91,6 +96,8 @@ class Controller:
         base_delay: float = DEFAULT_BASE_DELAY,
         max_delay: float = DEFAULT_MAX_DELAY,
         store_retry_max_delay: float = 30.0,
+        shards: ShardGate | None = None,
+        predicate: Callable[[WatchEvent], bool] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -101,6 +108,8 @@ class Controller:
         self._workers = workers
         self._resync_period = resync_period
         self._watches = tuple(watches)
+        # Which changes of the kind itself wake its key (adds and deletes always do).
+        self._predicate = predicate
         self._watch_kinds = tuple(dict.fromkeys((kind, *(w.kind for w in self._watches))))
         self._queue: WorkQueue[Request] = WorkQueue(base_delay=base_delay, max_delay=max_delay)
         self._store_backoff: ExponentialBackoff[str] = ExponentialBackoff(
@@ -113,6 +122,8 @@ class Controller:
         self._background: list[asyncio.Task[None]] = []
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._started = False
+        # Several controller processes: a key is worked on only by the holder of its shard.
+        self._shards = shards
 
     @property
     def stats(self) -> ControllerStats:
@@ -150,6 +161,8 @@ class Controller:
         self._started = True
         logger.info("Starting controller with %d workers", self._workers, extra=self._fields())
         self._background.append(asyncio.create_task(self._source(), name=f"{self.name}-source"))
+        if self._shards is not None:
+            self._shards.on_acquired(self._on_shards_acquired)
         if self._resync_period:
             self._background.append(asyncio.create_task(self._resync(), name=f"{self.name}-resync"))
         self._worker_tasks = [
@@ -241,9 +254,10 @@ class Controller:
                 self._known.discard(request)
             else:
                 self._known.add(request)
-            self._queue.add(request)
+            if self._predicate is None or self._predicate(event):
+                self._queue.add(request)
         for watch in self._watches:
-            if watch.kind.KIND != obj.KIND:
+            if watch.kind.KIND != obj.KIND or (watch.predicate and not watch.predicate(event)):
                 continue
             try:
                 for request in watch.map(obj):
@@ -281,7 +295,20 @@ class Controller:
             finally:
                 self._queue.done(request)
 
+    def _on_shards_acquired(self, shards: frozenset[int]) -> None:
+        """Shards just taken (at start, or from a process that died): every key of them gets a
+        pass, as after a relist. Keys seen later arrive through the feed as usual."""
+        assert self._shards is not None
+        gate = self._shards
+        for request in sorted(self._known, key=_order):
+            if gate.shard_of(request.namespace, request.name) in shards:
+                self._queue.add(request)
+
     async def _process(self, request: Request) -> None:
+        if self._shards is not None and not self._shards.owns(request.namespace, request.name):
+            # Another process holds (or will take) this key's shard; it gives it a pass.
+            self._queue.forget(request)
+            return
         rid = uuid.uuid4().hex[:12]
         token = reconcile_id.set(rid)
         fields = log_fields(self.name, request, rid)

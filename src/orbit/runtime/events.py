@@ -78,19 +78,20 @@ class EventRecorder:
             raise ValueError(f"no namespace to hold events of cluster-scoped {obj.KIND}")
         name = event_name(obj, reason=reason, message=message)
         # Two recorders may race on the same Event: a lost create or a stale update is retried
-        # against what the winner wrote.
+        # against what the winner wrote. Most Events are new: create first, read only if not.
         for _ in range(_ATTEMPTS):
             stamp = v1alpha1.now()
             try:
+                await self._store.create(
+                    self._new_event(obj, namespace, name, stamp, type, reason, message)
+                )
+                return
+            except errors.AlreadyExists:
+                pass
+            try:
                 existing = await self._store.get(v1alpha1.Event, namespace, name)
             except errors.NotFound:
-                try:
-                    await self._store.create(
-                        self._new_event(obj, namespace, name, stamp, type, reason, message)
-                    )
-                    return
-                except errors.AlreadyExists:
-                    continue
+                continue
             bumped = existing.model_copy(
                 update={"count": existing.count + 1, "last_timestamp": stamp, "type": type}
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from orbit.api import v1alpha1
+from orbit.store.base import WatchEvent
 
 #: The id of the reconcile pass running in this task (None outside a pass), for reconcilers'
 #: own log lines; see :func:`log_fields`.
@@ -60,10 +61,12 @@ class Reconciler(Protocol):
 
 @dataclass(frozen=True)
 class Watch:
-    """Enqueue the requests ``map`` returns whenever an object of ``kind`` changes."""
+    """Enqueue the requests ``map`` returns whenever an object of ``kind`` changes (and, with
+    a ``predicate`` (:mod:`orbit.runtime.predicates`), only changes it lets through)."""
 
     kind: type[v1alpha1.Resource]
     map: Callable[[v1alpha1.Resource], Iterable[Request]]
+    predicate: Callable[[WatchEvent], bool] | None = None
 
 
 def log_fields(controller: str, request: Request, rid: str | None = None) -> dict[str, str]:

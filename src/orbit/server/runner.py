@@ -6,6 +6,17 @@ start), open the sim plane, register providers, install the
 default catalog, start the controllers, then serve. Stop (SIGINT/SIGTERM): stop serving, let the
 controllers finish in-flight passes, close the sim plane and the store. A ``kill -9`` skips all
 of that, which is fine: every reconcile is re-entrant and every provider call idempotent.
+
+Roles (``Settings.role``, ``orbit server --role``): ``all`` runs everything (``orbit up``);
+``api`` runs no controllers (stateless, replicate it); ``controllers`` runs no public API, only
+``/healthz``, ``/readyz`` on its port. Controllers on PostgreSQL (or any ``controllers`` process)
+hold shard leases (:mod:`orbit.runtime.sharding`), taken before the controllers start and
+released after they stop. Every process serves the simulated clusters' Kubernetes APIs on its
+own port, for every cluster: the sim plane's database is shared and kubeconfigs are resolved
+at use, so a cluster stays reachable through any process alive. See docs/production.md.
+
+Controller processes also run the lifecycle event pipeline (:mod:`orbit.webhooks`): publisher,
+relay to the bus (``Settings.bus``), webhook deliveries; only the holder of shard 0 runs them.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from orbit import catalog, controllers, store
+from orbit import bus, catalog, controllers, store, webhooks
 from orbit.admission import Admission
 from orbit.config import Settings
 from orbit.controllers.serviceset import cluster_clients
@@ -29,12 +40,14 @@ from orbit.crypto import Keyring
 from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
 from orbit.runtime.manager import Manager
+from orbit.runtime.sharding import LeaseTable, ShardMember
 from orbit.security import bootstrap
 from orbit.security.oidc import OidcClient
 from orbit.security.secrets import SecretVault
 from orbit.security.tokens import TokenStore
 from orbit.server.accesspoint.serving import serving as accesspoint_serving
 from orbit.server.app import create_app, wire_security
+from orbit.server.routes import health
 from orbit.simplane import SimPlane, SimPlaneSettings, certs
 from orbit.simplane.api import create_router as simplane_router
 
@@ -48,8 +61,17 @@ class Plane:
     store: store.SqlStore
     sim: SimPlane
     providers: ProviderRegistry
-    manager: Manager
+    manager: Manager | None
     vault: SecretVault
+    shards: ShardMember | None = None
+    bus: bus.Bus | None = None
+
+    @property
+    def ready(self) -> bool:
+        """The controllers (if any) listed their kinds and hold their shards' leases."""
+        if self.manager is None:
+            return True
+        return self.manager.ready and (self.shards is None or self.shards.ready)
 
 
 @asynccontextmanager
@@ -80,16 +102,48 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
         providers = ProviderRegistry()
         providers.register(SimProvider(sim))
         providers.load_entry_points()
-        if settings.install_catalog:
-            await catalog.install(resources)
-        else:
-            await catalog.ensure_default_namespace(resources)
-        clients = cluster_clients(providers)
-        stack.push_async_callback(clients.close)
-        manager = controllers.build_manager(resources, providers, settings, clients=clients)
-        await manager.start()
-        stack.push_async_callback(manager.stop)
-        yield Plane(store=resources, sim=sim, providers=providers, manager=manager, vault=vault)
+        if settings.role != "controllers":  # the API processes install the catalog
+            if settings.install_catalog:
+                await catalog.install(resources)
+            else:
+                await catalog.ensure_default_namespace(resources)
+        plane = Plane(store=resources, sim=sim, providers=providers, manager=None, vault=vault)
+        if settings.role != "api":
+            clients = cluster_clients(providers)
+            stack.push_async_callback(clients.close)
+            if settings.role == "controllers" or resources.engine.dialect.name != "sqlite":
+                plane.shards = ShardMember(
+                    LeaseTable(
+                        resources.engine,
+                        shards=settings.sharding.shards,
+                        lease_seconds=settings.sharding.lease_seconds,
+                    )
+                )
+                await plane.shards.start()
+                stack.push_async_callback(plane.shards.stop)  # after the controllers stop
+            plane.manager = controllers.build_manager(
+                resources, providers, settings, clients=clients, shards=plane.shards
+            )
+            plane.bus = bus.open_bus(settings.bus)
+            stack.push_async_callback(plane.bus.close)  # after the manager stops
+            webhooks.add_runnables(
+                plane.manager,
+                store=resources,
+                outbox=bus.Outbox(resources.engine),
+                bus=plane.bus,
+                vault=vault,
+                settings=settings,
+                leader=_publisher_lease(plane.shards),
+            )
+            await plane.manager.start()
+            stack.push_async_callback(plane.manager.stop)
+        yield plane
+
+
+def _publisher_lease(shards: ShardMember | None) -> Callable[[], bool]:
+    """Exactly one process publishes lifecycle events and delivers webhooks: the holder of
+    shard 0 (the one that runs the jobs over every key), or the only process."""
+    return lambda: shards is None or shards.owns_shard(0)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -167,14 +221,40 @@ def build_app(settings: Settings, *, on_admin: AdminCallback | None = None) -> F
 
     async def readiness() -> bool:
         plane = holder.get("plane")
-        return plane is not None and plane.manager.ready
+        return plane is not None and plane.ready
 
+    if settings.role == "controllers":
+        return _health_app(settings)
     return create_app(
         store=None,
         readiness=readiness,
         lifespan=lifespan,
         token_ttl_hours=settings.security.token_ttl_hours,
     )
+
+
+def _health_app(settings: Settings) -> FastAPI:
+    """A controllers-only process: no public API, only ``/healthz`` and ``/readyz`` (the store
+    answers, the controllers listed their kinds and hold their shards)."""
+    holder: dict[str, Plane] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(settings) as plane:
+            holder["plane"] = plane
+            app.state.store = plane.store
+            log.info("Orbit controllers are running (health at %s)", settings.public_url())
+            yield
+
+    async def readiness() -> bool:
+        plane = holder.get("plane")
+        return plane is not None and plane.ready
+
+    app = FastAPI(title="Orbit controllers", openapi_url=None, docs_url=None, lifespan=lifespan)
+    app.state.store = None
+    app.state.readiness = readiness
+    app.include_router(health.router)
+    return app
 
 
 def serve(settings: Settings, *, on_admin: AdminCallback | None = None) -> None:

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -43,6 +43,8 @@ from orbit.simplane.settings import SimPlaneSettings
 log = logging.getLogger(__name__)
 
 _CREATE_RETRIES = 3
+# PostgreSQL advisory lock held while creating the plane's tables (any stable 64-bit number).
+_DDL_LOCK = 0x5F0B17_51A9E
 
 
 class SimPlane:
@@ -63,6 +65,9 @@ class SimPlane:
     async def open(cls, settings: SimPlaneSettings) -> SimPlane:
         sql = db.create_engine(settings.database_url)
         async with sql.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Processes starting together (orbit server roles) would race to create tables.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
             await conn.run_sync(db.metadata.create_all)
         return cls(settings, sql)
 

@@ -33,7 +33,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orbit import errors
 
@@ -169,6 +169,18 @@ async def translate_errors(engine: AsyncEngine) -> AsyncIterator[None]:
             f"the database at {describe(engine)} is unavailable "
             f"({type(cause).__name__}: {cause}); {hint}"
         ) from err
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One write transaction on tables beside the objects' (shard leases, bus cursors):
+    Unavailable when the database cannot be reached; on SQLite the write lock is taken up front
+    (``BEGIN IMMEDIATE``), so a read-then-write cannot fail half-way on a busy database."""
+    async with translate_errors(engine), engine.connect() as conn:
+        if is_sqlite(engine):
+            await conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        async with conn.begin():
+            yield conn
 
 
 def _lock_key(schema: str | None) -> int:

@@ -98,9 +98,13 @@ async def poll(
     after: int,
     kinds: Sequence[str],
     namespace: str | None,
+    until: int | None = None,
 ) -> Poll:
-    """The next changes after revision ``after`` matching the filter, oldest first."""
+    """The next changes after revision ``after`` matching the filter, oldest first; with
+    ``until``, none newer than that revision."""
     newest = await head(conn)
+    if until is not None:
+        newest = min(newest, until)
     if newest <= after:
         return Poll([], after)
     query = (

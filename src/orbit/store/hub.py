@@ -8,7 +8,8 @@ in memory in revision order, and wakes the watchers, which filter and yield from
 Invariant: the buffer holds every change in ``(floor, cursor]``. A watcher whose position is
 inside that range is served from memory; one that is behind ``floor`` (it started from an old
 revision, or fell behind a full buffer) reads from the database as before, which also enforces
-the Gone rule, until it catches up.
+the Gone rule, until it catches up; it reads no further than ``cursor``, so no watcher in the
+process is ever ahead of the hub (the informer cache, :mod:`orbit.runtime.cache`, relies on it).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class FeedHub:
         """A write committed in this process: read the feed now."""
         self._wake.set()
 
+    def _trim(self) -> None:
+        while len(self._buffer) > self._capacity:
+            self.floor = self._buffer.popleft().revision
+
     def moved(self) -> asyncio.Event:
         """An event set the next time the cursor moves."""
         return self._moved
@@ -57,7 +62,13 @@ class FeedHub:
         back that far (read the database instead)."""
         if revision < self.floor:
             return None
-        return [e for e in self._buffer if e.revision > revision]
+        newer: list[WatchEvent] = []  # readers are mostly near the head: walk back from it
+        for event in reversed(self._buffer):
+            if event.revision <= revision:
+                break
+            newer.append(event)
+        newer.reverse()
+        return newer
 
     def _announce(self) -> None:
         moved, self._moved = self._moved, asyncio.Event()
@@ -89,8 +100,7 @@ class FeedHub:
                 result = None
             if result is not None and result.seen > self.cursor:
                 self._buffer.extend(result.events)
-                while len(self._buffer) > self._capacity:
-                    self.floor = self._buffer.popleft().revision
+                self._trim()
                 self.cursor = result.seen
                 self._announce()
                 if len(result.events) == feed.BATCH:

@@ -16,6 +16,9 @@
   sees plaintext: ``orbit.crypto`` seals before and opens after. Rows go with their owner.
 - ``api_tokens``: API tokens, the secret part stored only as an argon2 hash.
 - ``audit_log``: the append-only, hash-chained audit record (``orbit.security.audit``).
+- ``shard_members`` and ``shard_leases``: controller processes alive (a heartbeat with an
+  expiry) and which of them holds each shard of the controllers' keyspace until when
+  (``orbit.runtime.sharding``). Expiries are the database's clock, never a process's.
 
 The Alembic migrations in ``migrations/versions`` create exactly these; keep them in step.
 """
@@ -112,4 +115,24 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index("ix_audit_log_actor", "actor"),
     sa.Index("ix_audit_log_namespace", "namespace"),
+)
+
+shard_members = sa.Table(
+    "shard_members",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True, autoincrement=False),
+    # Seconds since the epoch by the database's clock.
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
+shard_leases = sa.Table(
+    "shard_leases",
+    metadata,
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(128), nullable=True),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("acquired_at", sa.Double, nullable=False),
+    # How many times the shard changed hands (tests and operators see failovers here).
+    sa.Column("transitions", sa.BigInteger, nullable=False),
 )

@@ -368,9 +368,12 @@ class SqlStore:
             cursor = hub.cursor
             buffered = hub.since(since)
             if buffered is None:  # behind what the hub holds: catch up from the database
+                # Never past the hub's cursor: no watcher is ahead of what the hub has read, so
+                # a reader fed by the hub (the informer cache) has every change any watcher
+                # in this process has handed out.
                 async with self._reading() as conn:
                     result = await feed.poll(
-                        conn, after=since, kinds=sorted(names), namespace=namespace
+                        conn, after=since, kinds=sorted(names), namespace=namespace, until=cursor
                     )
                 since = result.seen
                 for event in result.events:
@@ -387,6 +390,18 @@ class SqlStore:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_interval):
                         await moved.wait()
+
+    def buffered_changes(self, since: int) -> tuple[builtins.list[WatchEvent], int] | None:
+        """Every change after ``since`` that this process's feed reader holds in memory, and
+        the revision up to which that is complete; None when it does not reach back that far
+        (or no watcher started it). For caches that must be as fresh as any watch event this
+        process has seen (:mod:`orbit.runtime.cache`); no database access."""
+        hub = self._hub
+        if hub is None:
+            return None
+        cursor = hub.cursor
+        events = hub.since(since)
+        return None if events is None else (events, max(cursor, since))
 
     async def _feed_hub(self) -> FeedHub:
         """The process's one reader of the change feed, started by the first watcher."""

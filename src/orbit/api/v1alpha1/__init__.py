@@ -28,7 +28,12 @@ from orbit.api.v1alpha1.clustertemplate import (
     ClusterTemplateSpec,
     MachineGroup,
 )
-from orbit.api.v1alpha1.credential import Credential, CredentialSpec, CredentialStatus
+from orbit.api.v1alpha1.credential import (
+    SIGNING_PROVIDER,
+    Credential,
+    CredentialSpec,
+    CredentialStatus,
+)
 from orbit.api.v1alpha1.event import Event, EventSource, ObjectReference
 from orbit.api.v1alpha1.identity import (
     GLOBAL_ROLES,
@@ -92,6 +97,13 @@ from orbit.api.v1alpha1.serviceset import (
     ServiceState,
     ServiceStatus,
 )
+from orbit.api.v1alpha1.webhook import (
+    EventFilter,
+    SecretKeyRef,
+    Webhook,
+    WebhookSpec,
+    WebhookStatus,
+)
 
 KINDS: tuple[type[Resource], ...] = (
     Namespace,
@@ -106,6 +118,7 @@ KINDS: tuple[type[Resource], ...] = (
     RoleBinding,
     ClusterRoleBinding,
     AccessRule,
+    Webhook,
 )
 
 _BY_KIND = {cls.KIND: cls for cls in KINDS}
@@ -138,6 +151,7 @@ __all__ = [
     "MCS_FINALIZER",
     "NAMESPACE_ROLES",
     "SERVICESET_FINALIZER",
+    "SIGNING_PROVIDER",
     "VERSION",
     "AccessRule",
     "AccessRuleSpec",
@@ -156,6 +170,7 @@ __all__ = [
     "CredentialSpec",
     "CredentialStatus",
     "Event",
+    "EventFilter",
     "EventSource",
     "GitSource",
     "HelmSource",
@@ -184,6 +199,7 @@ __all__ = [
     "RoleBindingSpec",
     "RolloutStatus",
     "RolloutStrategy",
+    "SecretKeyRef",
     "Service",
     "ServiceSet",
     "ServiceSetSpec",
@@ -199,6 +215,9 @@ __all__ = [
     "User",
     "UserSpec",
     "Wave",
+    "Webhook",
+    "WebhookSpec",
+    "WebhookStatus",
     "check_services",
     "find_cycle",
     "get_condition",

@@ -19,6 +19,10 @@ from orbit.api.v1alpha1.meta import Condition, Model, Resource
 
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 
+#: The provider of a Credential that holds a Webhook's signing secret rather than an
+#: infrastructure account: always admitted, never usable by a cluster (docs/webhooks.md).
+SIGNING_PROVIDER = "webhook"
+
 
 class CredentialSpec(Model):
     # A rejected value must never be echoed (secretData holds secrets).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from orbit.api import v1alpha1
 from orbit.controllers import servicesets
 from orbit.errors import NotFound
+from orbit.runtime import predicates
 from orbit.runtime.controller import Request, Result, Watch
 from orbit.security import access
 from orbit.store.base import ResourceStore
@@ -39,7 +40,9 @@ class ClusterServicesReconciler:
     def watches(self) -> list[Watch]:
         """A ClusterTemplate's base services changing reaches its clusters via resync; its
         ServiceSet changing is noticed here so a hand-deleted set is put back."""
-        return [Watch(v1alpha1.ServiceSet, self._map_set)]
+        return [
+            Watch(v1alpha1.ServiceSet, self._map_set, predicate=predicates.generation_changed())
+        ]
 
     @staticmethod
     def _map_set(obj: v1alpha1.Resource) -> list[Request]:

@@ -1,5 +1,6 @@
 """The Credential controller: a credential is Ready when its provider is installed in this
-Orbit, so ``orbit get credentials`` tells a platform lead at once which accounts are usable.
+Orbit, so ``orbit get credentials`` tells a platform lead at once which accounts are usable (a
+webhook's signing secret, provider ``webhook``, always is: there is no account behind it).
 (Checking the account itself is each provider's business and comes with real providers.)"""
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ class CredentialReconciler:
             return Result()
         provider = cred.spec.provider
         installed = provider in self._providers.names()
+        reason = "ProviderInstalled" if installed else "ProviderNotInstalled"
         message = (
             f"provider {provider!r} is installed"
             if installed
             else f"provider {provider!r} is not installed in this Orbit "
             f"(installed: {', '.join(self._providers.names()) or 'none'})"
         )
+        if provider == v1alpha1.SIGNING_PROVIDER:  # a webhook's secret, no account to check
+            installed, reason = True, "SigningSecret"
+            message = "holds a webhook signing secret"
         status = (cred.status or v1alpha1.CredentialStatus()).model_copy(deep=True)
         status.ready = installed
         status.conditions = v1alpha1.set_condition(
@@ -38,7 +43,7 @@ class CredentialReconciler:
             v1alpha1.Condition(
                 type="Ready",
                 status="True" if installed else "False",
-                reason="ProviderInstalled" if installed else "ProviderNotInstalled",
+                reason=reason,
                 message=message,
                 observed_generation=cred.metadata.generation,
             ),

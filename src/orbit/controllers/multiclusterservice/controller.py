@@ -24,6 +24,7 @@ from orbit.api.v1alpha1 import OnFailure, ServiceState
 from orbit.controllers import servicesets
 from orbit.controllers.multiclusterservice import waves as planning
 from orbit.errors import NotFound
+from orbit.runtime import predicates
 from orbit.runtime.controller import Request, Result, Watch
 from orbit.runtime.events import EventRecorder
 from orbit.store.base import ResourceStore
@@ -88,7 +89,12 @@ class MultiClusterServiceReconciler:
 
     def watches(self) -> list[Watch]:
         return [
-            Watch(v1alpha1.ClusterDeployment, self._map_cluster),
+            # Selection reads labels and deletion only: a cluster's status writes do not count.
+            Watch(
+                v1alpha1.ClusterDeployment,
+                self._map_cluster,
+                predicate=predicates.generation_changed(),
+            ),
             Watch(v1alpha1.ServiceSet, self._map_set),
         ]
 

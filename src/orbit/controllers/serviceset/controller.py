@@ -44,6 +44,7 @@ from orbit.delivery import inventory as inv
 from orbit.delivery.kubeclient import UNREACHABLE, DeliveryError, KubeClient
 from orbit.delivery.render import render_service
 from orbit.errors import NotFound
+from orbit.runtime import predicates
 from orbit.runtime.controller import Request, Result, Watch, log_fields
 from orbit.runtime.events import EventRecorder
 from orbit.security import access
@@ -114,7 +115,8 @@ class ServiceSetReconciler:
         """Wake the sets of a cluster when it changes (Ready, deleted), and the sets using a
         ServiceTemplate when it appears."""
         return [
-            Watch(v1alpha1.ClusterDeployment, self._map),
+            # Its phase (Ready or not), spec, labels and deletion matter, not every status write.
+            Watch(v1alpha1.ClusterDeployment, self._map, predicate=predicates.phase_changed()),
             Watch(v1alpha1.ServiceTemplate, self._map),
         ]
 

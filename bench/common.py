@@ -1,0 +1,211 @@
+"""Shared parts of the benchmarks: a fresh database per run, the Orbit Plane with zero simulated
+latency, creating clusters and waiting for them to be Ready, percentiles, and the JSON line.
+
+Every benchmark prints exactly one JSON object on stdout (logs go to stderr). With
+``--database-url postgresql+asyncpg://user@host:port/db`` a run creates its own throwaway
+database on that server (``orbit_bench_<random>``) and drops it afterwards, so runs never see
+each other's rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from orbit.api import v1alpha1
+from orbit.config import ControllerSettings, DeliverySettings, Settings, SimSettings
+from orbit.store.base import ResourceStore
+
+TEMPLATE = "sim-single-1-0-0"
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every benchmark takes."""
+    first = (doc or "").strip().splitlines()[0]
+    p = argparse.ArgumentParser(description=first)
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL server to run on (a throwaway database is created there); "
+        "default: SQLite in a temporary directory",
+    )
+    return p
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the run's one JSON object."""
+    print(json.dumps(result), flush=True)
+
+
+def backend(database_url: str | None) -> str:
+    return "postgresql" if database_url else "sqlite"
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "cpus": os.cpu_count()}
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by the nearest-rank method."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), int(round(q * len(ordered) + 0.5))))
+    return ordered[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(database_url: str | None, tmp: Path) -> AsyncIterator[str | None]:
+    """None (SQLite under ``tmp``, chosen by Settings) or a new PostgreSQL database's URL."""
+    if not database_url:
+        yield None
+        return
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        raise SystemExit("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    url = url.set(drivername="postgresql+asyncpg")
+    name = f"orbit_bench_{secrets.token_hex(4)}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def plane_settings(
+    tmp: Path, database_url: str | None, *, ready_recheck: float = 3600.0, **extra: Any
+) -> Settings:
+    """The Orbit Plane with zero node and pod latency: pure control-plane cost."""
+    return Settings(
+        data_dir=tmp,
+        database_url=database_url,
+        port=free_port(),
+        sim=SimSettings(node_latency=0, pod_latency=0, endpoint_port=free_port()),
+        controllers=ControllerSettings(workers=16, poll_interval=0.05, ready_recheck=ready_recheck),
+        delivery=DeliverySettings(drift_interval=3600),
+        **extra,
+    )
+
+
+def cluster(name: str, labels: dict[str, str] | None = None) -> v1alpha1.ClusterDeployment:
+    return v1alpha1.ClusterDeployment(
+        metadata=v1alpha1.ObjectMeta(name=name, namespace="default", labels=labels or {}),
+        spec=v1alpha1.ClusterDeploymentSpec(
+            template=TEMPLATE, credential="sim", config={"workers": 1}
+        ),
+    )
+
+
+class ReadyWatch:
+    """Follows the change feed from now and notes when each ClusterDeployment is first Ready."""
+
+    def __init__(self, store: ResourceStore, since: int) -> None:
+        self.ready: dict[str, float] = {}
+        self._store = store
+        self._since = since
+        self._want: set[str] | None = None
+        self._done = asyncio.Event()
+        self._task = asyncio.create_task(self._follow())
+
+    async def _follow(self) -> None:
+        kinds = (v1alpha1.ClusterDeployment,)
+        async for event in self._store.watch(kinds, since=self._since):
+            obj = event.object
+            name = obj.metadata.name
+            if isinstance(obj, v1alpha1.ClusterDeployment) and name not in self.ready:
+                if obj.status.phase == v1alpha1.Phase.READY:
+                    self.ready[name] = time.perf_counter()
+                    if self._want is not None and self._want <= self.ready.keys():
+                        self._done.set()
+
+    async def wait(self, names: Iterable[str], timeout: float) -> None:
+        """Until every one of ``names`` was seen Ready (TimeoutError after ``timeout`` s)."""
+        self._want = set(names)
+        if self._want <= self.ready.keys():
+            self._done.set()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._done.wait()
+        finally:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def create_ready_clusters(
+    store: ResourceStore, count: int, *, prefix: str = "bench", timeout: float = 3600.0
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Create ``count`` clusters one after another and wait until all are Ready; returns
+    (created, ready) perf_counter stamps by name."""
+    watch = ReadyWatch(store, await store.revision())
+    created: dict[str, float] = {}
+    for i in range(count):
+        name = f"{prefix}-{i:05d}"
+        created[name] = time.perf_counter()
+        await store.create(cluster(name))
+    await watch.wait(created, timeout)
+    return created, watch.ready
+
+
+def rss_and_cpu(pid: int | None = None) -> tuple[int, float]:
+    """(resident bytes, CPU seconds user+system) of a process (default: this one)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    times = proc.cpu_times()
+    return proc.memory_info().rss, times.user + times.system
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[ResourceStore, str, str]]:
+    """The whole Orbit process (API, controllers, sim plane) as ``orbit up`` runs it, served
+    by uvicorn in this event loop; yields (its store, the API's base URL, an admin token)."""
+    import uvicorn
+
+    from orbit.server.runner import build_app
+
+    app = build_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=settings.port, lifespan="on", log_level="warning"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the API server stopped before it started")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the API server did not start in 120 s")
+        await asyncio.sleep(0.05)
+    token = settings.admin_token_file().read_text().strip()
+    try:
+        yield app.state.store, f"http://127.0.0.1:{settings.port}", token
+    finally:
+        server.should_exit = True
+        await task

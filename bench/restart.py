@@ -1,0 +1,79 @@
+"""Benchmark: restart with N Ready clusters: time from start to a fully resynced steady state.
+
+    .venv/bin/python bench/restart.py --clusters 10000 [--database-url URL]
+
+A first Orbit Plane (store, simulated plane at zero latency, every controller) brings N
+clusters to Ready and stops. A second one starts on the same databases; the clock runs from
+its start until every controller has listed its kind, every cluster has had a reconcile pass
+(the cluster controller's pass count reaches N) and every work queue is empty with nothing in
+flight. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from common import (
+    backend,
+    create_ready_clusters,
+    emit,
+    fresh_database,
+    machine,
+    parser,
+    plane_settings,
+    rss_and_cpu,
+)
+
+from orbit.server.runner import running
+
+MIB = 1024 * 1024
+
+
+async def run(clusters: int, database_url: str | None, tmp: Path) -> dict[str, object]:
+    async with fresh_database(database_url, tmp) as url:
+        settings = plane_settings(tmp, url, ready_recheck=60.0)
+        async with running(settings) as plane:
+            await create_ready_clusters(plane.store, clusters)
+        began = time.perf_counter()
+        async with running(settings) as plane:
+            opened = time.perf_counter() - began
+            manager = plane.manager
+            assert manager is not None
+            lifecycle = next(c for c in manager.controllers if c.name == "clusterdeployment")
+            deadline = time.monotonic() + 3600
+            while True:
+                stats = [c.stats for c in manager.controllers]
+                idle = all(s.queue_depth == 0 and s.in_flight == 0 for s in stats)
+                if plane.ready and idle and lifecycle.stats.reconciles >= clusters:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no steady state within an hour")
+                await asyncio.sleep(0.01)
+            total = time.perf_counter() - began
+            rss, _ = rss_and_cpu()
+            passes = sum(s.reconciles for s in stats)
+    return {
+        "benchmark": "restart",
+        "backend": backend(database_url),
+        "clusters": clusters,
+        "open_s": round(opened, 2),
+        "resynced_s": round(total, 2),
+        "reconciles": passes,
+        "rss_mib": round(rss / MIB, 1),
+        **machine(),
+    }
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--clusters", type=int, default=10_000)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        emit(asyncio.run(run(args.clusters, args.database_url, Path(tmp))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Smoke test of the benchmark commands: each runs at a tiny size and prints one JSON object of
+the documented shape. Timings are never asserted (benchmarks measure; tests do not)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+COMMANDS = {
+    "provision": (
+        ["provision.py", "--clusters", "20"],
+        {"clusters", "total_s", "clusters_per_s", "p50_to_ready_s", "p99_to_ready_s"},
+    ),
+    "delivery": (
+        ["delivery.py", "--templates", "2", "--clusters", "2"],
+        {"deliveries", "total_s", "deliveries_per_s", "store_writes"},
+    ),
+    "delivery-configmap": (
+        ["delivery.py", "--templates", "2", "--clusters", "2", "--objects", "configmap"],
+        {"deliveries", "objects_applied", "total_s"},
+    ),
+    "idle": (
+        ["idle.py", "--clusters", "10", "--minutes", "0.05"],
+        {"clusters", "cpu_cores", "rss_mib", "rss_peak_mib"},
+    ),
+    "api_latency": (
+        ["api_latency.py", "--clusters", "10", "--requests", "10"],
+        {"get_p50_ms", "get_p99_ms", "create_p50_ms", "create_p99_ms"},
+    ),
+    "restart": (["restart.py", "--clusters", "10"], {"open_s", "resynced_s", "reconciles"}),
+    "limit": (
+        ["limit.py", "--rows", "50", "--clusters", "10"],
+        {"raw_inserts_per_s", "raw_updates_per_s", "orbit_writes_per_s", "orbit_fraction_of_raw"},
+    ),
+}
+
+
+def run_bench(args: list[str], tmp_path: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stdout
+    result = json.loads(lines[0])
+    assert isinstance(result, dict)
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_benchmark_prints_its_json(name: str, tmp_path: Path) -> None:
+    args, keys = COMMANDS[name]
+    result = run_bench(args, tmp_path)
+    assert result["benchmark"] == name.split("-")[0]
+    assert result["backend"] == "sqlite"
+    assert keys <= result.keys(), sorted(keys - result.keys())
+
+
+def test_plot_draws_a_png(tmp_path: Path) -> None:
+    lines = [
+        {"benchmark": "provision", "backend": "sqlite", "processes": 1, "clusters": n,
+         "total_s": n / 20, "p50_to_ready_s": 0.1, "p99_to_ready_s": 0.3}
+        for n in (20, 100)
+    ]  # fmt: skip
+    source = tmp_path / "results.jsonl"
+    source.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "plot.png"
+    subprocess.run(
+        [sys.executable, str(BENCH / "plot.py"), str(source), "--out", str(out)],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,123 @@
+"""The informer cache (:mod:`orbit.runtime.cache`) against the real store: reads come from
+memory, writes go through, and a read is never older than a change the process's feed reader
+has handed out, even while a list is running."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from orbit import errors
+from orbit.api import v1alpha1
+from orbit.runtime.cache import CachedStore
+from orbit.store import SqlStore
+
+from .helpers import credential, eventually, make_namespace
+
+KINDS = (v1alpha1.Credential, v1alpha1.ClusterTemplate)
+
+
+@contextlib.asynccontextmanager
+async def feed_reader(store: SqlStore) -> AsyncIterator[None]:
+    """A watcher, which starts the store's shared feed reader (as a controller does)."""
+
+    async def follow() -> None:
+        async for _ in store.watch(()):
+            pass
+
+    task = asyncio.create_task(follow())
+    await eventually(lambda: store.buffered_changes(2**62) is not None, what="feed reader started")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def caught_up(store: SqlStore, obj: v1alpha1.Resource) -> None:
+    revision = int(obj.metadata.resource_version or 0)
+
+    def has() -> bool:
+        found = store.buffered_changes(revision - 1)
+        return found is not None and found[1] >= revision
+
+    await eventually(has, what=f"feed reader at {revision}")
+
+
+async def test_reads_come_from_memory_and_writes_go_through(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_namespace(store)
+    async with feed_reader(store):
+        cache = CachedStore(store, KINDS)
+        first = await store.create(credential("a"))
+        await caught_up(store, first)
+        assert (await cache.get(v1alpha1.Credential, "team-a", "a")) == first
+
+        reads: list[Any] = []
+        real_get = store.get
+
+        async def counting_get(*args: Any, **kwargs: Any) -> Any:
+            reads.append(args)
+            return await real_get(*args, **kwargs)
+
+        monkeypatch.setattr(store, "get", counting_get)
+        # Its own write is visible at once, before the feed reader has polled it.
+        written = await cache.create(credential("b", description="mine"))
+        got = await cache.get(v1alpha1.Credential, "team-a", "b")
+        assert got == written and got.spec.description == "mine"
+        # Another writer's change arrives through the feed.
+        other = await store.create(credential("c"))
+        await caught_up(store, other)
+        assert [c.metadata.name for c in (await cache.list(v1alpha1.Credential)).items] == [
+            "a",
+            "b",
+            "c",
+        ]
+        await store.delete(v1alpha1.Credential, "team-a", "c")
+        deleted = await store.revision()
+        await eventually(
+            lambda: (store.buffered_changes(deleted - 1) or ([], 0))[1] >= deleted,
+            what="delete polled",
+        )
+        with pytest.raises(errors.NotFound):
+            await cache.get(v1alpha1.Credential, "team-a", "c")
+        assert reads == []  # every read above came from memory
+        # Kinds it does not cache go to the store.
+        await cache.get(v1alpha1.Namespace, None, "team-a")
+        assert reads == [(v1alpha1.Namespace, None, "team-a")]
+
+
+async def test_a_pass_waiting_for_a_list_sees_changes_made_during_it(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two passes read an empty cache: one lists, the other waits for that list. A change
+    committed (and handed to watchers) while the list runs, after its kind was listed, must be
+    in what both read afterwards."""
+    await make_namespace(store)
+    async with feed_reader(store):
+        cache = CachedStore(store, KINDS)
+        real_list = store.list
+        paused = asyncio.Event()
+        resume = asyncio.Event()
+
+        async def slow_list(cls: Any, *args: Any, **kwargs: Any) -> Any:
+            if cls is v1alpha1.ClusterTemplate:  # Credentials are listed already
+                paused.set()
+                await resume.wait()
+            return await real_list(cls, *args, **kwargs)
+
+        monkeypatch.setattr(store, "list", slow_list)
+        first = asyncio.create_task(cache.list(v1alpha1.Credential))
+        await asyncio.wait_for(paused.wait(), 20)
+        waiter = asyncio.create_task(cache.get(v1alpha1.Credential, "team-a", "late"))
+        late = await store.create(credential("late"))
+        await caught_up(store, late)
+        resume.set()
+        assert (await asyncio.wait_for(waiter, 20)) == late
+        assert [c.metadata.name for c in (await asyncio.wait_for(first, 20)).items] == ["late"]

@@ -1,0 +1,1 @@
+"""Scale-out: shard leases, several Orbit processes on PostgreSQL, failover and outages."""

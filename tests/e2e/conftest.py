@@ -71,17 +71,10 @@ class Orbit:
     def kill(self) -> None:
         """``kill -9``: no shutdown code runs."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
     def log_tail(self, lines: int = 60) -> str:
         path = self.data_dir / "orbit.log"
@@ -126,6 +119,23 @@ class Orbit:
         """The simulated Cluster Plane's own API: its listener, not Orbit's (self-signed TLS)."""
         port = self.env["ORBIT_SIM__ENDPOINT_PORT"]
         return httpx.get(f"https://127.0.0.1:{port}{path}", timeout=10, verify=False)
+
+
+def kill_process(proc: subprocess.Popen[Any]) -> None:
+    """``kill -9`` and reap: the process runs no shutdown code."""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+
+def stop_process(proc: subprocess.Popen[Any] | None) -> None:
+    """SIGTERM, a graceful 30 s, then SIGKILL; nothing when it is not running."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def new_orbit(data_dir: Path, **env: str) -> Orbit:

@@ -11,7 +11,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, require_postgres
-from tests.e2e.conftest import free_port, wait_for
+from tests.e2e.conftest import free_port, kill_process, stop_process, wait_for
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 API = "/apis/orbit.k8or.io/v1alpha1"
@@ -149,17 +148,10 @@ class Server:
     def kill(self) -> None:
         """``kill -9``: no shutdown code runs, no lease is released."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -64,7 +64,7 @@ def percentile(values: Iterable[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    rank = max(1, min(len(ordered), int(round(q * len(ordered) + 0.5))))
+    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.5)))
     return ordered[rank - 1]
 
 
@@ -136,13 +136,17 @@ class ReadyWatch:
         async for event in self._store.watch(kinds, since=self._since):
             obj = event.object
             name = obj.metadata.name
-            if isinstance(obj, v1alpha1.ClusterDeployment) and name not in self.ready:
-                if obj.status.phase == v1alpha1.Phase.READY:
-                    self.ready[name] = time.perf_counter()
-                    if self._want is not None and self._want <= self.ready.keys():
-                        self._done.set()
+            if (
+                isinstance(obj, v1alpha1.ClusterDeployment)
+                and name not in self.ready
+                and obj.status.phase == v1alpha1.Phase.READY
+            ):
+                self.ready[name] = time.perf_counter()
+                if self._want is not None and self._want <= self.ready.keys():
+                    self._done.set()
 
-    async def wait(self, names: Iterable[str], timeout: float) -> None:
+    # A bound on the wait for Ready, not a deadline for the call.
+    async def wait(self, names: Iterable[str], timeout: float) -> None:  # noqa: ASYNC109
         """Until every one of ``names`` was seen Ready (TimeoutError after ``timeout`` s)."""
         self._want = set(names)
         if self._want <= self.ready.keys():
@@ -157,7 +161,11 @@ class ReadyWatch:
 
 
 async def create_ready_clusters(
-    store: ResourceStore, count: int, *, prefix: str = "bench", timeout: float = 3600.0
+    store: ResourceStore,
+    count: int,
+    *,
+    prefix: str = "bench",
+    timeout: float = 3600.0,  # noqa: ASYNC109 (a bound on the wait for Ready, as above)
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Create ``count`` clusters one after another and wait until all are Ready; returns
     (created, ready) perf_counter stamps by name."""

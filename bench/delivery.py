@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import fresh_database, free_port, machine
+from common import free_port, fresh_database, machine
 
 from orbit.api import selectors, v1alpha1
 from orbit.config import ControllerSettings, DeliverySettings, Settings, SimSettings

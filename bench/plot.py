@@ -1,6 +1,7 @@
 """Plot time to Ready against the number of clusters from provisioning results.
 
-    .venv/bin/python bench/plot.py docs/benchmarks/results.jsonl [--out docs/benchmarks/provision.png]
+    .venv/bin/python bench/plot.py docs/benchmarks/results.jsonl \
+        [--out docs/benchmarks/provision.png]
 
 Reads JSON lines (the benchmarks' output; lines of other benchmarks are skipped) and draws, per
 backend and process count, the total time for N clusters to be Ready and the p99 time to Ready
@@ -17,7 +18,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def main() -> None:

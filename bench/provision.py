@@ -30,8 +30,8 @@ from common import (
     backend,
     cluster,
     emit,
-    fresh_database,
     free_port,
+    fresh_database,
     machine,
     parser,
     percentile,
@@ -80,7 +80,8 @@ async def controller_processes(
             "--port",
             str(port),
         ]
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL))
+        # Starting a process does not block; the processes outlive this coroutine's awaits.
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL))  # noqa: ASYNC220
         ports.append(port)
     try:
         # The clock starts once every process has listed and holds its shards (/readyz).

@@ -117,3 +117,47 @@ def test_entry_point_plugins_load_and_broken_ones_are_skipped(
     logged = caplog.text
     for name in ("broken", "missing", "junk", "impostor"):
         assert name in logged
+
+
+class RecordingProvider(FakeProvider):
+    """Remembers the credentials it was called with."""
+
+    def __init__(self) -> None:
+        super().__init__("ssh")
+        self.seen: list[v1alpha1.Credential] = []
+
+    async def kubeconfig(self, ref: ClusterRef, credential: v1alpha1.Credential) -> bytes:
+        self.seen.append(credential)
+        return b"kubeconfig"
+
+
+async def test_providers_receive_their_credentials_secrets_and_only_for_the_call() -> None:
+    opened: list[str] = []
+
+    async def open_secrets(credential: v1alpha1.Credential) -> dict[str, str]:
+        opened.append(credential.metadata.name)
+        return {"privateKey": "-----BEGIN OPENSSH PRIVATE KEY-----"}
+
+    inner = RecordingProvider()
+    registry = ProviderRegistry([inner], secrets=open_secrets)
+    provider = registry.get("ssh")
+    assert provider.name == "ssh"
+    ref = ClusterRef(uid="u1", namespace="team-a", name="alpha")
+    sealed = v1alpha1.Credential(
+        metadata=v1alpha1.ObjectMeta(name="hosts", namespace="team-a"),
+        spec=v1alpha1.CredentialSpec(provider="ssh", secret_keys=["privateKey"]),
+    )
+    plain = v1alpha1.Credential(
+        metadata=v1alpha1.ObjectMeta(name="nothing-secret", namespace="team-a"),
+        spec=v1alpha1.CredentialSpec(provider="ssh"),
+    )
+
+    assert await provider.kubeconfig(ref, sealed) == b"kubeconfig"
+    await provider.kubeconfig(ref, plain)
+
+    given, untouched = inner.seen
+    assert given.spec.secret_data == {"privateKey": "-----BEGIN OPENSSH PRIVATE KEY-----"}
+    assert "PRIVATE KEY" not in repr(given)
+    assert sealed.spec.secret_data is None  # the caller's object is left as it was
+    assert untouched is plain  # no secrets held: nothing is opened
+    assert opened == ["hosts"]

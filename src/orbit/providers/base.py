@@ -15,8 +15,9 @@ Errors::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from orbit.api import v1alpha1
 
@@ -53,6 +54,9 @@ class DesiredCluster:
     control_plane: v1alpha1.MachineGroup
     workers: v1alpha1.MachineGroup
     labels: dict[str, str] = field(default_factory=dict)
+    #: The template's ``cluster.providerSpec``, rendered: the provider's own settings, which it
+    #: validates (a bad one is a ProviderPermanentError naming the field).
+    provider_spec: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,30 @@ Plug-ins are ``importlib.metadata`` entry points in group ``orbit.providers``; e
 zero-argument callable that returns a Provider. A plug-in that fails to load is logged and
 skipped: one broken package must not keep Orbit from managing the clusters of the others.
 Providers that need wiring (``sim`` needs its plane) are registered by the composition root.
+
+Secrets: a provider never sees the vault. When the registry is given ``secrets`` (an opener the
+composition root builds over the vault), :meth:`ProviderRegistry.get` hands out the provider
+wrapped so that every call receives the credential with ``spec.secretData`` filled in from its
+sealed values (only when ``spec.secretKeys`` says it holds some). The filled copy lives for one
+call; it is never written back, and ``secretData`` has no repr, so it does not reach a log.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
-from orbit.providers.base import Provider
+from orbit.api import v1alpha1
+from orbit.providers.base import ClusterRef, Deletion, DesiredCluster, Observation, Provider
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "orbit.providers"
 _METHODS = ("ensure_cluster", "delete_cluster", "observe", "kubeconfig")
+
+#: Opens a credential's sealed secret values, by name.
+SecretOpener = Callable[[v1alpha1.Credential], Awaitable[dict[str, str]]]
 
 
 class UnknownProvider(KeyError):
@@ -36,8 +46,11 @@ class UnknownProvider(KeyError):
 class ProviderRegistry:
     """Providers by name."""
 
-    def __init__(self, providers: Iterable[Provider] = ()) -> None:
+    def __init__(
+        self, providers: Iterable[Provider] = (), *, secrets: SecretOpener | None = None
+    ) -> None:
         self._providers: dict[str, Provider] = {}
+        self._secrets = secrets
         for provider in providers:
             self.register(provider)
 
@@ -49,10 +62,12 @@ class ProviderRegistry:
         self._providers[provider.name] = provider
 
     def get(self, name: str) -> Provider:
+        """The provider called ``name`` (given its credentials' secrets when configured)."""
         try:
-            return self._providers[name]
+            provider = self._providers[name]
         except KeyError:
             raise UnknownProvider(name, self._providers) from None
+        return provider if self._secrets is None else _WithSecrets(provider, self._secrets)
 
     def names(self) -> list[str]:
         return sorted(self._providers)
@@ -91,3 +106,33 @@ def _check(provider: object) -> None:
     missing = [m for m in _METHODS if not callable(getattr(provider, m, None))]
     if missing:
         raise TypeError(f"provider {name!r} lacks {', '.join(missing)}")
+
+
+class _WithSecrets:
+    """``provider``, called with credentials whose ``secretData`` holds their opened values."""
+
+    def __init__(self, provider: Provider, secrets: SecretOpener) -> None:
+        self.name = provider.name
+        self.provider = provider
+        self._secrets = secrets
+
+    async def _open(self, credential: v1alpha1.Credential) -> v1alpha1.Credential:
+        if not credential.spec.secret_keys or credential.spec.secret_data is not None:
+            return credential
+        values: dict[str, str | None] = dict(await self._secrets(credential))
+        spec = credential.spec.model_copy(update={"secret_data": values})
+        return credential.model_copy(update={"spec": spec})
+
+    async def ensure_cluster(
+        self, cluster: DesiredCluster, credential: v1alpha1.Credential
+    ) -> Observation:
+        return await self.provider.ensure_cluster(cluster, await self._open(credential))
+
+    async def delete_cluster(self, ref: ClusterRef, credential: v1alpha1.Credential) -> Deletion:
+        return await self.provider.delete_cluster(ref, await self._open(credential))
+
+    async def observe(self, ref: ClusterRef, credential: v1alpha1.Credential) -> Observation | None:
+        return await self.provider.observe(ref, await self._open(credential))
+
+    async def kubeconfig(self, ref: ClusterRef, credential: v1alpha1.Credential) -> bytes:
+        return await self.provider.kubeconfig(ref, await self._open(credential))

@@ -34,6 +34,7 @@ from fastapi import FastAPI
 
 from orbit import bus, catalog, controllers, store, webhooks
 from orbit.admission import Admission
+from orbit.api import v1alpha1
 from orbit.config import Settings
 from orbit.controllers.serviceset import cluster_clients
 from orbit.crypto import Keyring
@@ -43,7 +44,7 @@ from orbit.runtime.manager import Manager
 from orbit.runtime.sharding import LeaseTable, ShardMember
 from orbit.security import bootstrap
 from orbit.security.oidc import OidcClient
-from orbit.security.secrets import SecretVault
+from orbit.security.secrets import SecretVault, credential_secret
 from orbit.security.tokens import TokenStore
 from orbit.server.accesspoint.serving import serving as accesspoint_serving
 from orbit.server.app import create_app, wire_security
@@ -99,7 +100,11 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
         )
         stack.push_async_callback(sim.close)
         await stack.enter_async_context(cluster_endpoints(sim, settings, cert=cert, key=key))
-        providers = ProviderRegistry()
+
+        async def open_secrets(credential: v1alpha1.Credential) -> dict[str, str]:
+            return await credential_secret(resources, vault, credential)
+
+        providers = ProviderRegistry(secrets=open_secrets)
         providers.register(SimProvider(sim))
         providers.load_entry_points()
         if settings.role != "controllers":  # the API processes install the catalog

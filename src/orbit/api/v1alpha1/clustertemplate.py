@@ -2,7 +2,9 @@
 
 ``parameters`` is a JSON Schema (draft 2020-12) with defaults; ``cluster`` is the cluster shape
 whose string values may be Jinja2 expressions over the parameters (``"{{ workers }}"``), rendered
-with native types so ``count: "{{ workers }}"`` becomes an integer. ``upgradeTo`` lists the
+with native types so ``count: "{{ workers }}"`` becomes an integer; its ``providerSpec`` is the
+provider's own part (host pools for ``ssh``, an image for ``k3d``, infrastructure kinds for
+``capi``), which the provider validates. ``upgradeTo`` lists the
 templates (same namespace) a cluster of this template may move to. A template's spec never
 changes once created: a new version is a new template.
 """
@@ -30,6 +32,11 @@ class ClusterShape(Model):
     control_plane: MachineGroup
     workers: MachineGroup = Field(default_factory=lambda: MachineGroup(count=0))
     labels: dict[str, str] = Field(default_factory=dict)
+    provider_spec: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the provider's own settings (host pools, images, infrastructure kinds), "
+        "rendered like the rest of the shape and validated by the provider",
+    )
 
     @field_validator("control_plane")
     @classmethod

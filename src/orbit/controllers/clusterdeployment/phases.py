@@ -103,6 +103,7 @@ async def resolve_template(scope: Scope, store: ResourceStore, *, catalog_namesp
         control_plane=shape.control_plane,
         workers=shape.workers,
         labels={**shape.labels, **scope.cluster.metadata.labels},
+        provider_spec=shape.provider_spec,
     )
     set_conditions(
         scope.status,

@@ -241,6 +241,34 @@ async def test_resync_enqueues_every_key_periodically(store: SqlStore) -> None:
         )
 
 
+async def test_a_resync_never_delays_a_key_a_change_woke(store: SqlStore) -> None:
+    """30 keys resynced at once on one worker: a create that arrives meanwhile is handled
+    next, not after the other 29."""
+    await make_namespace(store)
+    old = [f"old-{i:02d}" for i in range(30)]
+    for name in old:
+        await store.create(credential(name))
+    resyncing, gate = asyncio.Event(), asyncio.Event()
+
+    async def hold_first_resync(req: Request, call: int) -> Result:
+        if call == 2 and not resyncing.is_set():
+            resyncing.set()
+            await gate.wait()
+        return Result()
+
+    rec = Recorder(store, hold_first_resync)
+    async with running(store, rec, workers=1, resync_period=0.2) as controller:
+        await eventually(lambda: all(rec.count(request(n)) >= 1 for n in old), what="list")
+        await asyncio.wait_for(resyncing.wait(), 20)
+        held = len(rec.seen)  # the held pass is the last one seen
+        urgent = await store.create(credential("urgent"))
+        revision = int(urgent.metadata.resource_version or 0)
+        await eventually(lambda: (controller.revision or 0) >= revision, what="the create")
+        gate.set()
+        await eventually(lambda: rec.count(request("urgent")) >= 1, what="the urgent pass")
+        assert rec.seen[held][0] == request("urgent"), rec.seen[held - 1 : held + 3]
+
+
 async def test_relists_when_the_feed_expired(database_url: Any) -> None:
     store: SqlStore = await database_url.open(feed_retention=0.01)
     await make_namespace(store)

@@ -179,3 +179,53 @@ async def test_shutdown_wakes_blocked_getters() -> None:
     for task in getters:
         with pytest.raises(ShutDown):
             await asyncio.wait_for(task, WAIT)
+
+
+async def test_low_priority_keys_wait_behind_every_normal_key() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    for key in ("r1", "r2", "r3"):
+        q.add(key, low=True)
+    q.add("changed")
+    q.add("r1", low=True)  # a second resync of a waiting key changes nothing
+    assert len(q) == 4
+    assert await get(q) == "changed"
+    q.add("new")  # arrives while low keys wait: still handed out first
+    assert [await get(q), await get(q), await get(q), await get(q)] == ["new", "r1", "r2", "r3"]
+    assert len(q) == 0
+
+
+async def test_a_low_key_added_normally_is_promoted_once() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    for key in ("r1", "r2", "r3"):
+        q.add(key, low=True)
+    q.add("r3")  # a change to a key the resync queued: it outranks the resync
+    assert len(q) == 3
+    assert [await get(q), await get(q), await get(q)] == ["r3", "r1", "r2"]
+    assert len(q) == 0
+
+
+async def test_a_low_key_held_by_a_worker_returns_at_normal_priority() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a", low=True)
+    assert await get(q) == "a"
+    q.add("a", low=True)  # dirty while held
+    q.add("b", low=True)
+    q.done("a")  # back in the normal queue: it changed while held
+    assert [await get(q), await get(q)] == ["a", "b"]
+
+
+async def test_a_getter_waiting_on_an_empty_queue_gets_a_low_key() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    waiting = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.add("resync", low=True)
+    assert await asyncio.wait_for(waiting, WAIT) == "resync"
+
+
+async def test_shutdown_without_drain_drops_low_keys_too() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("low", low=True)
+    q.shutdown(drain=False)
+    assert len(q) == 0
+    with pytest.raises(ShutDown):
+        await get(q)

@@ -239,7 +239,7 @@ class Controller:
                 break
         # Keys we knew that are gone now: their delete may have been lost with the feed.
         for request in sorted(seen | self._known, key=_order):
-            self._queue.add(request)
+            self._queue.add(request, low=True)
         self._known = seen
         self._store_backoff.forget("store")
         logger.info("Listed %d objects at revision %d", len(seen), revision, extra=self._fields())
@@ -276,7 +276,7 @@ class Controller:
             await asyncio.sleep(self._resync_period * random.uniform(1.0, 1.1))
             logger.debug("Resyncing %d objects", len(self._known), extra=self._fields())
             for request in sorted(self._known, key=_order):
-                self._queue.add(request)
+                self._queue.add(request, low=True)  # after anything a change woke
 
     # -- workers -------------------------------------------------------------------------------
 

@@ -9,6 +9,11 @@ during a pass is lost.
 Delayed keys (``add_after``) sit in the event loop's own timer heap (one ``call_at`` handle per
 key; the earliest deadline wins), so nothing polls. ``add_rate_limited`` delays by a per-key
 exponential backoff that ``forget`` resets, the way controller-runtime retries a failed pass.
+
+Two priorities, as controller-runtime's priority queue has: keys added with ``low=True`` (a
+periodic resync, a relist, shards taken over: thousands of keys at once, most with nothing to
+do) are handed out only when no normal key waits, so a burst of them never delays a key a
+change just woke. A low key added again normally is promoted.
 """
 
 from __future__ import annotations
@@ -62,7 +67,11 @@ class WorkQueue(Generic[K]):
         self, *, base_delay: float = DEFAULT_BASE_DELAY, max_delay: float = DEFAULT_MAX_DELAY
     ) -> None:
         self._queue: deque[K] = deque()
-        # Keys that need processing: waiting in _queue, or held by a worker and changed since.
+        # Low-priority keys in arrival order; an entry whose key is no longer in _low_keys was
+        # promoted (or handed out) and is skipped when reached.
+        self._low: deque[K] = deque()
+        self._low_keys: set[K] = set()
+        # Keys that need processing: waiting in a queue, or held by a worker and changed since.
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._delayed: dict[K, asyncio.TimerHandle] = {}
@@ -74,7 +83,7 @@ class WorkQueue(Generic[K]):
 
     def __len__(self) -> int:
         """Keys ready to be handed out (not counting delayed ones or those being processed)."""
-        return len(self._queue)
+        return len(self._queue) + len(self._low_keys)
 
     @property
     def delayed(self) -> int:
@@ -89,14 +98,24 @@ class WorkQueue(Generic[K]):
     def shutting_down(self) -> bool:
         return self._shutting_down
 
-    def add(self, key: K) -> None:
-        """Mark ``key`` as needing a pass. Ignored after shutdown."""
-        if self._shutting_down or key in self._dirty:
+    def add(self, key: K, *, low: bool = False) -> None:
+        """Mark ``key`` as needing a pass; ``low``: after every normal key. Ignored after
+        shutdown."""
+        if self._shutting_down:
+            return
+        if key in self._dirty:
+            if not low and key in self._low_keys:  # promote: a change outranks a resync
+                self._low_keys.discard(key)
+                self._queue.append(key)
             return
         self._dirty.add(key)
         if key in self._processing:
-            return  # done(key) puts it back
-        self._queue.append(key)
+            return  # done(key) puts it back (at normal priority: it changed while held)
+        if low:
+            self._low.append(key)
+            self._low_keys.add(key)
+        else:
+            self._queue.append(key)
         self._wake_one()
 
     def add_after(self, key: K, delay: float) -> None:
@@ -133,7 +152,7 @@ class WorkQueue(Generic[K]):
         Waits while the queue is empty; raises :class:`ShutDown` once the queue is shut down
         and nothing is left to hand out.
         """
-        while not self._queue:
+        while not self._queue and not self._low_keys:
             if self._shutting_down:
                 raise ShutDown
             waiter = asyncio.get_running_loop().create_future()
@@ -145,7 +164,7 @@ class WorkQueue(Generic[K]):
                 if waiter.done() and not waiter.cancelled():
                     self._wake_one()
                 raise
-        key = self._queue.popleft()
+        key = self._queue.popleft() if self._queue else self._pop_low()
         self._dirty.discard(key)
         self._processing.add(key)
         return key
@@ -170,11 +189,20 @@ class WorkQueue(Generic[K]):
         self._delayed.clear()
         if not drain:
             self._queue.clear()
+            self._low.clear()
+            self._low_keys.clear()
             self._dirty.clear()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _pop_low(self) -> K:
+        while True:
+            key = self._low.popleft()
+            if key in self._low_keys:
+                self._low_keys.discard(key)
+                return key
 
     def _fire(self, key: K) -> None:
         self._delayed.pop(key, None)

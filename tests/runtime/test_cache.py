@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orbit import errors
-from orbit.api import v1alpha1
+from orbit.api import selectors, v1alpha1
 from orbit.runtime.cache import CachedStore
 from orbit.store import SqlStore
 
@@ -121,3 +121,60 @@ async def test_a_pass_waiting_for_a_list_sees_changes_made_during_it(
         resume.set()
         assert (await asyncio.wait_for(waiter, 20)) == late
         assert [c.metadata.name for c in (await asyncio.wait_for(first, 20)).items] == ["late"]
+
+
+async def test_label_selected_lists_follow_label_changes_and_deletes(store: SqlStore) -> None:
+    """Lists by label come from the cache's label index: it must follow relabels (through the
+    cache and through the feed), deletes and other namespaces, and never return a stale match."""
+    await make_namespace(store)
+    await make_namespace(store, "team-b")
+
+    def labelled(name: str, namespace: str = "team-a", **labels: str) -> v1alpha1.Credential:
+        cred = credential(name, namespace)
+        cred.metadata.labels = dict(labels)
+        return cred
+
+    def names(result: Any) -> list[str]:
+        return [f"{c.metadata.namespace}/{c.metadata.name}" for c in result.items]
+
+    async with feed_reader(store):
+        cache = CachedStore(store, KINDS)
+        for i in range(6):
+            await cache.create(labelled(f"c{i}", team="red" if i % 2 else "blue", tier="web"))
+        await cache.create(labelled("other", "team-b", team="red"))
+        red = selectors.parse("team=red")
+        assert names(await cache.list(v1alpha1.Credential, "team-a", selector=red)) == [
+            "team-a/c1",
+            "team-a/c3",
+            "team-a/c5",
+        ]
+        both = selectors.parse("team in (red,blue),tier=web,team!=blue")
+        assert names(await cache.list(v1alpha1.Credential, None, selector=both)) == [
+            "team-a/c1",
+            "team-a/c3",
+            "team-a/c5",
+        ]
+        assert len((await cache.list(v1alpha1.Credential, None, selector=red)).items) == 4
+
+        # A relabel through the cache, one through the store (arrives by the feed), a delete.
+        c1 = await cache.get(v1alpha1.Credential, "team-a", "c1")
+        c1.metadata.labels["team"] = "blue"
+        await cache.update(c1)
+        c0 = await store.get(v1alpha1.Credential, "team-a", "c0")
+        c0.metadata.labels = {"team": "red"}
+        await caught_up(store, await store.update(c0))
+        await store.delete(v1alpha1.Credential, "team-a", "c3")
+        gone = await store.revision()
+        await eventually(
+            lambda: (store.buffered_changes(gone - 1) or ([], 0))[1] >= gone, what="delete"
+        )
+        listed = names(await cache.list(v1alpha1.Credential, "team-a", selector=red))
+        assert listed == ["team-a/c0", "team-a/c5"]
+        assert listed == names(await store.list(v1alpha1.Credential, "team-a", selector=red))
+        assert names(await cache.list(v1alpha1.Credential, "team-a", selector=both)) == [
+            "team-a/c5"
+        ]
+        assert (
+            names(await cache.list(v1alpha1.Credential, None, selector=selectors.parse("x=y")))
+            == []
+        )

@@ -15,6 +15,11 @@ them. Other processes' writes arrive as their changes are polled, as with any in
 stale read costs a Conflict on a conditional write, retried with backoff, never a lost write.
 When the feed reader no longer reaches back to the cache's revision, the cache lists again.
 
+Lists by label (a MultiClusterService's ServiceSets, say) use an index from each label pair to
+the objects carrying it, so their cost follows the matches, not the kind's size: with 2,500
+ServiceSets in a namespace, scanning them all on every rollout pass was half the delivery
+benchmark's time.
+
 A store without ``buffered_changes`` (a test double) is passed through uncached.
 """
 
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
@@ -53,6 +58,56 @@ class _Entry:
         return cls(_rv(obj), dict(obj.metadata.labels), text)
 
 
+class _Kind:
+    """The cached objects of one kind, with an index from each label pair to their keys."""
+
+    def __init__(self) -> None:
+        self.entries: dict[Key, _Entry] = {}
+        self._by_label: dict[tuple[str, str], set[Key]] = {}
+
+    def get(self, key: Key) -> _Entry | None:
+        return self.entries.get(key)
+
+    def put(self, key: Key, entry: _Entry) -> None:
+        self.pop(key)
+        self.entries[key] = entry
+        for pair in entry.labels.items():
+            self._by_label.setdefault(pair, set()).add(key)
+
+    def pop(self, key: Key) -> None:
+        old = self.entries.pop(key, None)
+        if old is None:
+            return
+        for pair in old.labels.items():
+            keys = self._by_label.get(pair)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_label[pair]
+
+    def select(self, namespace: str | None, selector: selectors.Selector | None) -> list[_Entry]:
+        """The entries in ``namespace`` (None: all) matching ``selector``, in key order."""
+        # Start from the smallest set an equality requirement allows; match everything after.
+        keys: Collection[Key] = self.entries.keys()
+        for req in selector.requirements if selector else ():
+            if req.operator in ("=", "in"):
+                found: set[Key] = set()
+                for value in req.values:
+                    found |= self._by_label.get((req.key, value), set())
+                if len(found) < len(keys):
+                    keys = found
+        chosen: list[tuple[Key, _Entry]] = []
+        for key in keys:
+            if namespace is not None and key[0] != namespace:
+                continue
+            entry = self.entries[key]
+            if selector and not selector.matches(entry.labels):
+                continue
+            chosen.append((key, entry))
+        chosen.sort(key=lambda pair: pair[0])
+        return [entry for _, entry in chosen]
+
+
 class _Buffered(Protocol):
     def buffered_changes(self, since: int) -> tuple[list[WatchEvent], int] | None: ...
 
@@ -65,7 +120,7 @@ class CachedStore:
         self._store = store
         self._kinds = {k.KIND for k in kinds}
         self._feed = cast(_Buffered, store) if hasattr(store, "buffered_changes") else None
-        self._objects: dict[str, dict[Key, _Entry]] = {k: {} for k in self._kinds}
+        self._objects: dict[str, _Kind] = {k: _Kind() for k in self._kinds}
         self._revision: int | None = None  # None: not listed yet (or must list again)
         self._kind_classes = {k.KIND: k for k in kinds}
         self._listing = asyncio.Lock()
@@ -77,7 +132,7 @@ class CachedStore:
 
     # -- the cache -----------------------------------------------------------------------
 
-    async def _fresh(self, kind: str) -> dict[Key, _Entry] | None:
+    async def _fresh(self, kind: str) -> _Kind | None:
         """The cached objects of ``kind``, caught up with the feed; None: read the store."""
         if kind not in self._kinds or self._feed is None:
             return None
@@ -114,13 +169,13 @@ class CachedStore:
         # A watcher starts the feed reader, whose buffer then brings us every later change.
         if self._feed is None or self._feed.buffered_changes(start) is None:
             return
-        objects: dict[str, dict[Key, _Entry]] = {k: {} for k in self._kinds}
+        objects: dict[str, _Kind] = {k: _Kind() for k in self._kinds}
         for kind, cls in self._kind_classes.items():
             token: str | None = None
             while True:
                 page = await self._store.list(cls, None, limit=_PAGE, continue_token=token)
                 for obj in page.items:
-                    objects[kind][_key(obj)] = _Entry.of(obj)
+                    objects[kind].put(_key(obj), _Entry.of(obj))
                 token = page.continue_token
                 if not token:
                     break
@@ -137,9 +192,9 @@ class CachedStore:
         if current is not None and current.revision > event.revision:
             return  # written through already with something newer
         if event.type == "DELETED":
-            held.pop(key, None)
+            held.pop(key)
         else:
-            held[key] = _Entry.of(obj)
+            held.put(key, _Entry.of(obj))
 
     def _write_through(self, obj: R) -> R:
         held = self._objects.get(obj.KIND)
@@ -148,7 +203,7 @@ class CachedStore:
             current = held.get(key)
             gone = obj.metadata.deletion_timestamp is not None and not obj.metadata.finalizers
             if not gone and (current is None or current.revision < _rv(obj)):
-                held[key] = _Entry.of(obj)
+                held.put(key, _Entry.of(obj))
         return obj
 
     # -- reads ---------------------------------------------------------------------------
@@ -176,13 +231,8 @@ class CachedStore:
             return await self._store.list(
                 cls, namespace, selector=selector, limit=limit, continue_token=continue_token
             )
-        scoped = namespace is not None and cls.NAMESPACED
-        items = [
-            cls.model_validate_json(entry.text)
-            for key, entry in sorted(held.items())
-            if (not scoped or key[0] == namespace)
-            and (not selector or selector.matches(entry.labels))
-        ]
+        scope = namespace if cls.NAMESPACED else None
+        items = [cls.model_validate_json(e.text) for e in held.select(scope, selector)]
         return ListResult(items=items, revision=self._revision)
 
     def watch(

@@ -30,6 +30,9 @@ from orbit.security import bootstrap
 from orbit.security.tokens import TokenStore
 from orbit.store import SqlStore, open_store
 
+# The shipped provider contract suite asserts; rewrite it so failures show the values.
+pytest.register_assert_rewrite("orbit.providers.contract")
+
 POSTGRES_URL = os.environ.get(
     "ORBIT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

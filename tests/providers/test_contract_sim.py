@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from orbit.providers.contract import Harness, ProviderContract
 from orbit.providers.sim import SimProvider
 
 from .conftest import LATENCY, FakeClock, credential
-from .contract import Harness, ProviderContract
 
 
 class TestSimContract(ProviderContract):

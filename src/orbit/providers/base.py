@@ -17,11 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from orbit.api import v1alpha1
 
 NodeRole = Literal["control-plane", "worker"]
+M = TypeVar("M", bound=BaseModel)
+
+#: Where a provider's own template settings live, for error messages.
+SPEC_PATH = "spec.cluster.providerSpec"
 
 
 class ProviderError(Exception):
@@ -108,3 +114,19 @@ class Provider(Protocol):
     ) -> Observation | None: ...
 
     async def kubeconfig(self, ref: ClusterRef, credential: v1alpha1.Credential) -> bytes: ...
+
+
+def validated(model: type[M], data: Any, *, path: str, what: str) -> M:
+    """``data`` validated as ``model``, or a ProviderPermanentError saying ``what`` is invalid
+    and naming every bad field under ``path`` (``spec.cluster.providerSpec.hosts[0].address:
+    ...``). Input values are never echoed: they may be secrets."""
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as err:
+        causes = []
+        for error in err.errors(include_input=False, include_url=False):
+            where = path
+            for part in error["loc"]:
+                where += f"[{part}]" if isinstance(part, int) else f".{part}"
+            causes.append(f"{where}: {error['msg']}")
+        raise ProviderPermanentError(f"{what} is invalid: {'; '.join(causes)}") from None

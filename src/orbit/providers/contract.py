@@ -1,5 +1,6 @@
 """The provider contract suite: what every provider (``sim``, ``ssh``, ``k3d``, ``capi``, a
-plug-in) must do, whatever its infrastructure.
+plug-in) must do, whatever its infrastructure. Shipped with Orbit, as httpx ships its
+MockTransport, so a plug-in's own tests run it; it needs pytest (docs/providers.md).
 
 A provider's test module subclasses :class:`ProviderContract` and gives a ``harness`` fixture
 returning a :class:`Harness`: the provider, a credential for it, desired clusters, and
@@ -34,6 +35,7 @@ from orbit.api import v1alpha1
 from orbit.providers.base import (
     ClusterRef,
     DesiredCluster,
+    NodeRole,
     Observation,
     Provider,
     ProviderPermanentError,
@@ -79,8 +81,12 @@ class Harness:
 
 def converged(obs: Observation, want: DesiredCluster) -> bool:
     """Every wanted node is there, Ready, at the wanted version, and no other node is."""
-    for role, group in (("control-plane", want.control_plane), ("worker", want.workers)):
-        nodes = obs.group(role)  # type: ignore[arg-type]
+    groups: tuple[tuple[NodeRole, v1alpha1.MachineGroup], ...] = (
+        ("control-plane", want.control_plane),
+        ("worker", want.workers),
+    )
+    for role, group in groups:
+        nodes = obs.group(role)
         if len(nodes) != group.count:
             return False
         if not all(n.ready and n.kubernetes_version == want.kubernetes_version for n in nodes):

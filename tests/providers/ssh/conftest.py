@@ -1,0 +1,275 @@
+"""Fixtures for the ssh provider: real ``sshd`` hosts on loopback addresses, and the stand-in K3s.
+
+``ssh_hosts`` starts one ``/usr/sbin/sshd -D -e`` per address (127.0.0.11 and up) on a free
+port, each with a generated host key and the test's authorized key, logging in as root. The
+hosts share this machine's filesystem, so each gets its own root directory and the template
+puts K3s's paths under it (``{address}`` in providerSpec paths). The stand-in K3s
+(``standin-install.sh`` and ``standin_k3s.py``, wrapped as one binary per version) is installed
+air-gapped. At the end every process the stand-in started is stopped by its pid file, then sshd.
+
+Needs ``/usr/sbin/sshd`` (Debian: ``apt-get install openssh-server``) and root; skipped with the
+reason otherwise, unless ORBIT_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pytest
+
+from orbit.api import v1alpha1
+from tests.conftest import services_required
+
+SSHD = Path("/usr/sbin/sshd")
+HERE = Path(__file__).parent
+V1, V2 = "v1.30.6+k3s1", "v1.31.2+k3s1"
+
+
+def _why_not() -> str | None:
+    if not SSHD.exists():
+        return f"{SSHD} is missing (apt-get install openssh-server)"
+    if os.geteuid() != 0:
+        return "the sshd test hosts log in as root; run the tests as root"
+    return None
+
+
+def require_sshd() -> None:
+    reason = _why_not()
+    if reason is None:
+        return
+    if services_required():
+        pytest.fail(f"ORBIT_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def free_port(address: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SshHost:
+    address: str
+    port: int
+    root: Path
+    host_key: asyncssh.SSHKey
+    proc: subprocess.Popen[bytes] | None = None
+
+    def known_hosts_line(self, key: asyncssh.SSHKey | None = None) -> str:
+        public = (key or self.host_key).export_public_key().decode().strip()
+        return f"[{self.address}]:{self.port} {public}"
+
+    def log(self) -> list[str]:
+        path = self.root / "install.log"
+        return (
+            [" ".join(x.split()[1:]) for x in path.read_text().splitlines()]
+            if path.exists()
+            else []
+        )
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+@dataclass
+class Lab:
+    """The test hosts, the client key, and the stand-in's binaries."""
+
+    base: Path
+    hosts: list[SshHost]
+    client_key: asyncssh.SSHKey
+    binaries: Path
+    api_port: int
+    state_dir: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state_dir = self.base / "orbit-state"
+
+    def known_hosts(self) -> str:
+        return "\n".join(h.known_hosts_line() for h in self.hosts) + "\n"
+
+    def credential(
+        self, *, known_hosts: str | None = None, name: str = "hosts"
+    ) -> v1alpha1.Credential:
+        return v1alpha1.Credential(
+            metadata=v1alpha1.ObjectMeta(name=name, namespace="team-a"),
+            spec=v1alpha1.CredentialSpec(
+                provider="ssh",
+                config=self.credential_config(known_hosts=known_hosts),
+                secret_keys=["privateKey"],
+                secret_data={"privateKey": self.private_key()},
+            ),
+        )
+
+    def credential_config(self, *, known_hosts: str | None = None) -> dict[str, Any]:
+        return {
+            "user": "root",
+            "knownHosts": self.known_hosts() if known_hosts is None else known_hosts,
+            "stateDir": str(self.state_dir),
+            "connectTimeout": 5,
+        }
+
+    def private_key(self) -> str:
+        return self.client_key.export_private_key().decode()
+
+    def provider_spec(self, servers: int = 1, hosts: int | None = None) -> dict[str, Any]:
+        def pool(hosts: list[SshHost]) -> list[dict[str, Any]]:
+            return [{"address": h.address, "port": h.port} for h in hosts]
+
+        root = f"{self.base}/hosts/{{address}}"
+        return {
+            "hostPools": {
+                "servers": pool(self.hosts[:servers]),
+                "agents": pool(self.hosts[servers:hosts]),
+            },
+            "airGap": {
+                "installScript": str(HERE / "standin-install.sh"),
+                "binary": f"{self.binaries}/k3s-{{version}}",
+            },
+            "paths": {
+                "binDir": f"{root}/usr/local/bin",
+                "systemdDir": f"{root}/etc/systemd/system",
+                "configDir": f"{root}/etc/rancher/k3s",
+                "dataDir": f"{root}/var/lib/rancher/k3s",
+            },
+            "apiPort": self.api_port,
+            "env": {"K3S_STANDIN_DIR": root},
+            "serverArgs": ["--bind-address", "{address}"],
+        }
+
+    def stop_services(self) -> None:
+        """Stop what the stand-in started (by its pid files), then wait for it to go."""
+        pids = []
+        for pidfile in (self.base / "hosts").glob("*/etc/systemd/system/*.pid"):
+            try:
+                pids.append(int(pidfile.read_text().strip()))
+            except (OSError, ValueError):
+                continue
+        for pidfile in self.state_dir.glob("*/job.pid"):
+            try:
+                pids.append(int(pidfile.read_text().strip()))
+            except (OSError, ValueError):
+                continue
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for pid in pids:
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+
+
+def write_binaries(directory: Path) -> Path:
+    """One stand-in ``k3s`` per version: a wrapper that runs standin_k3s.py with this venv."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for version in (V1, V2):
+        wrapper = directory / f"k3s-{version}"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'K3S_STANDIN_VERSION={version} exec {sys.executable} {HERE / "standin_k3s.py"} "$@"\n'
+        )
+        wrapper.chmod(0o755)
+    return directory
+
+
+def _start_sshd(host: SshHost, authorized: Path) -> subprocess.Popen[bytes]:
+    d = host.root / "sshd"
+    d.mkdir(parents=True, exist_ok=True)
+    key_path = d / "host_key"
+    key_path.write_bytes(host.host_key.export_private_key())
+    key_path.chmod(0o600)
+    config = d / "sshd_config"
+    config.write_text(
+        f"ListenAddress {host.address}:{host.port}\n"
+        f"HostKey {key_path}\n"
+        f"AuthorizedKeysFile {authorized}\n"
+        f"PidFile {d / 'sshd.pid'}\n"
+        "PermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\n"
+        "UsePAM no\n"
+        "StrictModes no\n"
+        "Subsystem sftp internal-sftp\n"
+    )
+    with (d / "sshd.log").open("ab") as log:  # the child keeps its own handle
+        return subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
+
+
+def _wait_listening(host: SshHost, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert host.proc is not None
+        if host.proc.poll() is not None:
+            raise AssertionError(
+                f"sshd on {host.address} exited: {(host.root / 'sshd/sshd.log').read_text()}"
+            )
+        try:
+            with socket.create_connection((host.address, host.port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"sshd on {host.address}:{host.port} not listening after {timeout}s")
+
+
+def start_lab(base: Path, count: int = 4) -> Lab:
+    require_sshd()
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+    client_key = asyncssh.generate_private_key("ssh-ed25519")
+    authorized = base / "authorized_keys"
+    base.mkdir(parents=True, exist_ok=True)
+    authorized.write_bytes(client_key.export_public_key())
+    hosts = []
+    for i in range(count):
+        address = f"127.0.0.{11 + i}"
+        host = SshHost(
+            address=address,
+            port=free_port(address),
+            root=base / "hosts" / address,
+            host_key=asyncssh.generate_private_key("ssh-ed25519"),
+        )
+        host.proc = _start_sshd(host, authorized)
+        hosts.append(host)
+    for host in hosts:
+        _wait_listening(host)
+    return Lab(
+        base=base,
+        hosts=hosts,
+        client_key=client_key,
+        binaries=write_binaries(base / "binaries"),
+        api_port=free_port("127.0.0.11"),
+    )
+
+
+def stop_lab(lab: Lab) -> None:
+    lab.stop_services()
+    for host in lab.hosts:
+        if host.proc is not None and host.proc.poll() is None:
+            host.proc.terminate()
+            try:
+                host.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                host.proc.kill()
+                host.proc.wait(10)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    made = start_lab(tmp_path / "lab")
+    yield made
+    stop_lab(made)

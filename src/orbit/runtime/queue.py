@@ -11,8 +11,8 @@ key; the earliest deadline wins), so nothing polls. ``add_rate_limited`` delays 
 exponential backoff that ``forget`` resets, the way controller-runtime retries a failed pass.
 
 Two priorities, as controller-runtime's priority queue has: keys added with ``low=True`` (a
-periodic resync, a relist, shards taken over: thousands of keys at once, most with nothing to
-do) are handed out only when no normal key waits, so a burst of them never delays a key a
+periodic resync or a relist: thousands of keys at once, most with nothing to do) are handed
+out only when no normal key waits, so a burst of them never delays a key a
 change just woke. A low key added again normally is promoted.
 """
 

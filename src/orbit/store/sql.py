@@ -134,6 +134,11 @@ class SqlStore:
         self._notify()
         if self._hub is not None:
             await self._hub.close()  # wakes its watchers, which see the store closed
+        # A write still in flight (its task not stopped yet) finishes before the pool goes:
+        # a connection disposed of mid-transaction could keep SQLite's write lock held.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10), self._write_lock:
+                pass
         await self._engine.dispose()
 
     # -- reads ---------------------------------------------------------------------------

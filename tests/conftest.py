@@ -169,3 +169,10 @@ async def admin_token(store: SqlStore, directory: Path) -> str:
 async def admin_headers(store: SqlStore, tmp_path: Path) -> dict[str, str]:
     """``Authorization`` for the first-start admin of ``store``."""
     return {"Authorization": f"Bearer {await admin_token(store, tmp_path)}"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow files first (a stable sort keeps each file's own order): with several xdist
+    workers taking whole files, the long end-to-end ones then start early instead of running
+    alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

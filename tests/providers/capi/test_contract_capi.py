@@ -12,6 +12,9 @@ from orbit.providers.contract import Harness, ProviderContract
 
 from .conftest import V1, V2, Management, credential
 
+pytestmark = pytest.mark.slow  # a simulated management cluster, end to end
+
+
 DOCKER_K3S: dict[str, Any] = {
     "controlPlane": {"kind": "KThreesControlPlane"},
     "infrastructure": {"machine": {"customImage": "kindest/node:v1.30.6"}},

@@ -31,6 +31,9 @@ from . import fakecapi
 from .conftest import NAMESPACE, V1, V2, Management, credential
 from .test_contract_capi import DOCKER_K3S
 
+pytestmark = pytest.mark.slow  # a simulated management cluster, end to end
+
+
 REF = ClusterRef(uid="9d2f0a4c-capi", namespace="team-a", name="web")
 STEPS = 30
 

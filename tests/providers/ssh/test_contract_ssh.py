@@ -12,6 +12,8 @@ from orbit.providers.ssh import SshProvider
 
 from .conftest import V1, V2, Lab
 
+pytestmark = pytest.mark.slow  # real sshd hosts and stand-in servers
+
 
 class TestSshContract(ProviderContract):
     @pytest.fixture

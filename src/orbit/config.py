@@ -173,6 +173,18 @@ class ShardingSettings(BaseModel):
     )
 
 
+class GitOpsSettings(BaseModel):
+    identity_file: Path | None = Field(
+        default=None,
+        description="The age identity that decrypts secrets in git (default: "
+        "data_dir/gitops/age.key, created on first start; keep a copy to rebuild Orbit).",
+    )
+    write_interval: float = Field(
+        default=5.0, ge=0, description="Shortest time between two write-back commits (s)."
+    )
+    git_timeout: float = Field(default=120.0, gt=0, description="Seconds a git command may take.")
+
+
 class Settings(BaseSettings):
     """Every setting of an Orbit process."""
 
@@ -208,6 +220,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     sharding: ShardingSettings = Field(default_factory=ShardingSettings)
+    gitops: GitOpsSettings = Field(default_factory=GitOpsSettings)
 
     def public_url(self) -> str:
         """How this process is reached: a wildcard listen address means loopback here."""
@@ -244,6 +257,13 @@ class Settings(BaseSettings):
 
     def admin_token_file(self) -> Path:
         return self.security.admin_token_file or self.data_dir / "admin.token"
+
+    def gitops_dir(self) -> Path:
+        """Where GitRepositories' working copies (and the default age identity) live."""
+        return self.data_dir / "gitops"
+
+    def age_identity_file(self) -> Path:
+        return self.gitops.identity_file or self.gitops_dir() / "age.key"
 
     def sim_url(self) -> str:
         return self.sim.database_url or f"sqlite:///{self.data_dir / 'simplane.db'}"

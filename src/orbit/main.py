@@ -15,6 +15,14 @@ from orbit.cli import app
 from orbit.config import Settings
 from orbit.security.bootstrap import Bootstrap
 
+_AGE_IDENTITY = typer.Option(
+    None,
+    "--age-identity",
+    show_default=False,
+    help="The age identity that decrypts secrets in git (env ORBIT_GITOPS__IDENTITY_FILE; "
+    "default data dir/gitops/age.key, created on first start).",
+)
+
 
 @app.command()
 def up(
@@ -48,6 +56,7 @@ def up(
     no_catalog: bool = typer.Option(
         False, "--no-catalog", help="Do not install the default catalog."
     ),
+    age_identity: Path | None = _AGE_IDENTITY,
 ) -> None:
     """Run Orbit on its embedded default: SQLite, the simulated Cluster Plane, the API."""
     from orbit.server import logs, runner
@@ -58,7 +67,11 @@ def up(
         "data_dir": data_dir,
         "database_url": database_url,
     }
-    settings = _settings(given, install_catalog=False if no_catalog else None)
+    settings = _settings(
+        given,
+        install_catalog=False if no_catalog else None,
+        gitops={"identity_file": age_identity},
+    )
     logs.configure(settings.log_level, fmt=settings.log_format)
     typer.echo(f"Orbit {_version()} starting at {settings.public_url()}")
     typer.echo(f"  dashboard: {settings.public_url()}/ui/")
@@ -122,6 +135,7 @@ def server(
         help="How long a controller process holds its shards unrenewed: a process that dies "
         "is taken over after this (env ORBIT_SHARDING__LEASE_SECONDS; default 15).",
     ),
+    age_identity: Path | None = _AGE_IDENTITY,
 ) -> None:
     """Run one process of a production Orbit: several of them share PostgreSQL (and NATS)."""
     from orbit.server import logs, runner
@@ -139,6 +153,7 @@ def server(
         given,
         bus={"url": bus_url},
         sharding={"shards": shards, "lease_seconds": lease_seconds},
+        gitops={"identity_file": age_identity},
     )
     logs.configure(settings.log_level, fmt=settings.log_format)
     typer.echo(f"Orbit {_version()} server, role {settings.role}, at {settings.public_url()}")

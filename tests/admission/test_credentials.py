@@ -22,7 +22,7 @@ async def test_unknown_provider_is_refused_and_named(env: Env) -> None:
     with pytest.raises(errors.Invalid) as refused:
         await env.create(credential("nope", "nope"))
     assert [(c.field, c.message) for c in refused.value.causes] == [
-        ("spec.provider", "unknown provider 'nope'; this Orbit has: sim, webhook")
+        ("spec.provider", "unknown provider 'nope'; this Orbit has: git, sim, webhook")
     ]
 
 

@@ -62,6 +62,8 @@ def documented_table() -> dict[str, dict[str, bool]]:
 
 def row_for(path: str, method: str) -> str:
     """The table row a concrete request belongs to (the test's reading of the docs)."""
+    if path.startswith("/hooks/v1/"):
+        return "signed"
     if path in ("/healthz", "/readyz") or path.startswith(("/auth/v1/oidc", "/auth/v1/session")):
         return "public"
     if path == PREFIX or path in ("/auth/v1/whoami", "/auth/v1/rules"):
@@ -201,6 +203,9 @@ async def test_every_route_and_role_matches_the_documented_table(
                     f"{caller.column:17} {method:6} {path} [{row}]: {response.status_code} "
                     f"{response.text[:160]}"
                 )
+            elif not allowed and row == "signed":  # no token grants it: only a signature does
+                assert response.status_code == 401, (caller.column, method, path, response.text)
+                assert "does not verify" in response.json()["message"], response.text
             elif not allowed:
                 assert response.status_code == 403, (caller.column, method, path, response.text)
                 assert "missing permission" in response.json()["message"], response.text

@@ -7,7 +7,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from orbit.server.errors import field_path
+from orbit.api.causes import field_path
 
 from .helpers import P, assert_status, cause_fields, credential, deployment, ns_path, template
 

@@ -54,7 +54,8 @@ class Admission:
             admit_template(new, old, providers=self._providers)
             await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.Credential):
-            usable = (*self._providers, v1alpha1.SIGNING_PROVIDER)  # webhook signing secrets
+            # Webhook signing secrets and git access are not infrastructure providers.
+            usable = (*self._providers, v1alpha1.SIGNING_PROVIDER, v1alpha1.GIT_PROVIDER)
             if cause := provider_cause(new.spec.provider, usable):
                 raise invalid(new.KIND, new.metadata.name, cause)
         elif isinstance(new, v1alpha1.ClusterDeployment):

@@ -31,16 +31,20 @@ def catalog_objects() -> list[v1alpha1.Resource]:
     ]
 
 
-async def ensure_default_namespace(store: ResourceStore) -> v1alpha1.Namespace:
+async def ensure_namespace(store: ResourceStore, name: str) -> v1alpha1.Namespace:
     try:
-        return await store.get(v1alpha1.Namespace, None, "default")
+        return await store.get(v1alpha1.Namespace, None, name)
     except NotFound:
         try:
-            return await store.create(
-                v1alpha1.Namespace(metadata=v1alpha1.ObjectMeta(name="default"))
-            )
+            return await store.create(v1alpha1.Namespace(metadata=v1alpha1.ObjectMeta(name=name)))
         except AlreadyExists:
-            return await store.get(v1alpha1.Namespace, None, "default")
+            return await store.get(v1alpha1.Namespace, None, name)
+
+
+async def ensure_default_namespace(store: ResourceStore) -> v1alpha1.Namespace:
+    """``default``, and the fleet namespace whose GitRepositories manage every namespace."""
+    await ensure_namespace(store, v1alpha1.FLEET_NAMESPACE)
+    return await ensure_namespace(store, "default")
 
 
 async def install(store: ResourceStore) -> bool:

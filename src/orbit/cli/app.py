@@ -23,7 +23,9 @@ from orbit.cli import (
     describe,
     events,
     get,
+    gitops,
     kubeconfig,
+    secrets,
 )
 
 app = typer.Typer(
@@ -85,6 +87,8 @@ app.add_typer(auth.token_app, name="token")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(admin.admin_app, name="admin")
 app.add_typer(auth.config_app, name="config")
+app.add_typer(secrets.secrets_app, name="secrets")
+app.add_typer(gitops.gitops_app, name="gitops")
 app.add_typer(cluster.create_app, name="create")
 app.add_typer(cluster.scale_app, name="scale")
 app.add_typer(cluster.upgrade_app, name="upgrade")

@@ -216,6 +216,24 @@ def _webhook(obj: Any, *, wide: bool = False) -> list[str]:
     ]
 
 
+def _gitrepository(obj: Any, *, wide: bool = False) -> list[str]:
+    assert isinstance(obj, v1alpha1.GitRepository)
+    status = obj.status or v1alpha1.GitRepositoryStatus()
+    ready = v1alpha1.get_condition(status.conditions, "Ready")
+    written = v1alpha1.get_condition(status.conditions, "WrittenBack")
+    state = "Suspended" if obj.spec.suspend else (ready.reason if ready else "Pending")
+    return [
+        obj.metadata.name,
+        obj.spec.url,
+        obj.spec.branch,
+        state,
+        (status.last_synced_commit or "-")[:12],
+        str(len(status.inventory)),
+        output.age(status.last_sync_time),
+        *([written.reason if written else "-", ready.message if ready else "-"] if wide else []),
+    ]
+
+
 def _namespace(obj: Any) -> list[str]:
     return [obj.metadata.name, output.age(obj.metadata.creation_timestamp)]
 
@@ -234,8 +252,13 @@ _HEADERS: dict[str, list[str]] = {
     "ClusterRoleBinding": ["NAME", "ROLE", "SUBJECTS", "AGE"],
     "AccessRule": ["NAME", "NAMESPACES", "CLUSTER TEMPLATES", "SERVICE TEMPLATES", "CREDENTIALS"],
     "Webhook": ["NAME", "URL", "STATE", "PENDING", "FAILURES", "LAST DELIVERY"],
+    "GitRepository": ["NAME", "URL", "BRANCH", "STATE", "COMMIT", "OBJECTS", "LAST SYNC"],
 }
-_WIDE = {"ClusterDeployment": ["CREDENTIAL", "ENDPOINT", "MESSAGE"], "Webhook": ["LAST ERROR"]}
+_WIDE = {
+    "ClusterDeployment": ["CREDENTIAL", "ENDPOINT", "MESSAGE"],
+    "Webhook": ["LAST ERROR"],
+    "GitRepository": ["WRITE-BACK", "MESSAGE"],
+}
 
 
 def columns(
@@ -268,6 +291,8 @@ def columns(
             base = _access_rule
         case "Webhook":
             base = lambda obj: _webhook(obj, wide=wide)  # noqa: E731
+        case "GitRepository":
+            base = lambda obj: _gitrepository(obj, wide=wide)  # noqa: E731
         case _:
             base = _namespace
     if not (all_namespaces and cls.NAMESPACED):

@@ -130,11 +130,13 @@ async def write_credential(
     obj: v1alpha1.Credential,
     *,
     old: v1alpha1.Credential | None,
+    uid: str | None = None,
 ) -> v1alpha1.Credential:
     """Create (``old`` None) or update ``obj``, sealing its ``spec.secretData`` into secret
     rows written in the same transaction; the stored object carries no secret value, only
     ``spec.secretKeys``. Omitted ``secretData`` keeps every value held; a null value removes
-    one. Unavailable (503) when values are given and no keyring is configured.
+    one. Unavailable (503) when values are given and no keyring is configured. ``uid``: the
+    uid a new object gets (GitOps adoption), instead of a fresh one.
 
     An update not pinned to a ``resourceVersion`` is made conditional on the one it read and
     retried on Conflict, so ``secretKeys`` always matches the rows."""
@@ -142,16 +144,14 @@ async def write_credential(
     if vault is None and any(value is not None for value in data.values()):
         raise errors.Unavailable(f"{NO_KEY}: {obj.KIND} secretData cannot be stored")
     if old is None:
-        uid = str(uuid.uuid4())
+        uid = uid or str(uuid.uuid4())
         sealed: dict[str, Sealed | None] = {}
         for name, value in data.items():
             if value is not None:
                 assert vault is not None
                 sealed[name] = vault.seal(uid, name, value)
         public = _without_values(obj, sorted(sealed))
-        if not sealed:
-            return await store.create(public)
-        return await store.create(public, secrets=sealed, uid=uid)
+        return await store.create(public, secrets=sealed or None, uid=uid)
     pinned = obj.metadata.resource_version
     current = old
     for attempt in range(1, WRITE_ATTEMPTS + 1):

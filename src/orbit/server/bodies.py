@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from orbit import errors
 from orbit.api import v1alpha1
-from orbit.server.errors import invalid_from_validation
+from orbit.api.causes import invalid_from_validation
 
 R = TypeVar("R", bound=v1alpha1.Resource)
 

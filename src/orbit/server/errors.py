@@ -10,7 +10,7 @@ the log). ``status_body`` is reused for watch ``ERROR`` events.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orbit import errors
 from orbit.api import v1alpha1
+from orbit.api.causes import causes_from_pydantic, invalid_from_validation
 from orbit.server import paths
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,6 @@ _REASONS = {
     503: "ServiceUnavailable",
     504: "Timeout",
 }
-
-# Where FastAPI says a request parameter came from; not part of the field path a person reads.
-_SOURCES = frozenset({"query", "path", "header", "cookie", "body"})
 
 
 class StatusCause(BaseModel):
@@ -110,48 +107,6 @@ def error_status(err: errors.OrbitError) -> dict[str, Any]:
     return status_body(
         err.code, err.reason, err.message, kind=err.kind, name=err.name, causes=err.causes
     )
-
-
-def field_path(loc: Sequence[int | str]) -> str:
-    """``('spec', 'upgradeTo', 1)`` -> ``spec.upgradeTo[1]``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else part
-    return path
-
-
-def _cause(error: ErrorDetails, loc: Sequence[int | str]) -> errors.Cause:
-    field = field_path(loc) or "<body>"
-    match error["type"]:
-        case "missing":
-            return errors.Cause(field, "required value", "FieldValueRequired")
-        case "extra_forbidden":
-            return errors.Cause(
-                field, "unknown field: check its spelling, or remove it", "FieldValueNotSupported"
-            )
-        case "value_error" | "assertion_error" if "error" in error.get("ctx", {}):
-            return errors.Cause(field, str(error["ctx"]["error"]))
-        case _:
-            return errors.Cause(field, error["msg"])
-
-
-def causes_from_pydantic(details: Iterable[ErrorDetails]) -> tuple[errors.Cause, ...]:
-    """One cause per pydantic error, with the JSON field path (source prefixes dropped)."""
-    causes = []
-    for error in details:
-        loc = list(error["loc"])
-        if loc and loc[0] in _SOURCES:
-            loc = loc[1:]
-        causes.append(_cause(error, loc))
-    return tuple(causes)
-
-
-def invalid_from_validation(exc: ValidationError, *, kind: str, name: str | None) -> errors.Invalid:
-    """The domain error for an object that pydantic rejected."""
-    return errors.invalid(kind, name, *causes_from_pydantic(exc.errors()))
 
 
 def _response(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:

@@ -32,7 +32,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from orbit import bus, catalog, controllers, store, webhooks
+from orbit import bus, catalog, controllers, gitops, store, webhooks
 from orbit.admission import Admission
 from orbit.api import v1alpha1
 from orbit.config import Settings
@@ -128,6 +128,14 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
                 stack.push_async_callback(plane.shards.stop)  # after the controllers stop
             plane.manager = controllers.build_manager(
                 resources, providers, settings, clients=clients, shards=plane.shards
+            )
+            gitops.add_controller(
+                plane.manager,
+                resources,
+                vault=vault,
+                providers=providers.names(),
+                settings=settings,
+                shards=plane.shards,
             )
             plane.bus = bus.open_bus(settings.bus)
             stack.push_async_callback(plane.bus.close)  # after the manager stops

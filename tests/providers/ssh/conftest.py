@@ -7,7 +7,8 @@ puts K3s's paths under it (``{address}`` in providerSpec paths). The stand-in K3
 (``standin-install.sh`` and ``standin_k3s.py``, wrapped as one binary per version) is installed
 air-gapped. At the end every process the stand-in started is stopped by its pid file, then sshd.
 
-Needs ``/usr/sbin/sshd`` (Debian: ``apt-get install openssh-server``) and root; skipped with the
+The sshd part is :mod:`tests.sshd`, shared with the git-over-SSH tests. Needs
+``/usr/sbin/sshd`` (Debian: ``apt-get install openssh-server``) and root; skipped with the
 reason otherwise, unless ORBIT_REQUIRE_SERVICES=1.
 """
 
@@ -16,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -29,47 +28,22 @@ import asyncssh
 import pytest
 
 from orbit.api import v1alpha1
-from tests.conftest import services_required
+from tests.sshd import (
+    SshdHost,
+    free_port,
+    require_sshd,
+    start_sshd,
+    stop_sshd,
+    wait_listening,
+)
 
-SSHD = Path("/usr/sbin/sshd")
 HERE = Path(__file__).parent
 V1, V2 = "v1.30.6+k3s1", "v1.31.2+k3s1"
 
 
-def _why_not() -> str | None:
-    if not SSHD.exists():
-        return f"{SSHD} is missing (apt-get install openssh-server)"
-    if os.geteuid() != 0:
-        return "the sshd test hosts log in as root; run the tests as root"
-    return None
-
-
-def require_sshd() -> None:
-    reason = _why_not()
-    if reason is None:
-        return
-    if services_required():
-        pytest.fail(f"ORBIT_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
-
-
-def free_port(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
-class SshHost:
-    address: str
-    port: int
-    root: Path
-    host_key: asyncssh.SSHKey
-    proc: subprocess.Popen[bytes] | None = None
-
-    def known_hosts_line(self, key: asyncssh.SSHKey | None = None) -> str:
-        public = (key or self.host_key).export_public_key().decode().strip()
-        return f"[{self.address}]:{self.port} {public}"
+class SshHost(SshdHost):
+    """A test host of the provider: an sshd whose root holds the stand-in's files."""
 
     def log(self) -> list[str]:
         path = self.root / "install.log"
@@ -188,48 +162,8 @@ def write_binaries(directory: Path) -> Path:
     return directory
 
 
-def _start_sshd(host: SshHost, authorized: Path) -> subprocess.Popen[bytes]:
-    d = host.root / "sshd"
-    d.mkdir(parents=True, exist_ok=True)
-    key_path = d / "host_key"
-    key_path.write_bytes(host.host_key.export_private_key())
-    key_path.chmod(0o600)
-    config = d / "sshd_config"
-    config.write_text(
-        f"ListenAddress {host.address}:{host.port}\n"
-        f"HostKey {key_path}\n"
-        f"AuthorizedKeysFile {authorized}\n"
-        f"PidFile {d / 'sshd.pid'}\n"
-        "PermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\n"
-        "UsePAM no\n"
-        "StrictModes no\n"
-        "Subsystem sftp internal-sftp\n"
-    )
-    with (d / "sshd.log").open("ab") as log:  # the child keeps its own handle
-        return subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
-
-
-def _wait_listening(host: SshHost, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert host.proc is not None
-        if host.proc.poll() is not None:
-            raise AssertionError(
-                f"sshd on {host.address} exited: {(host.root / 'sshd/sshd.log').read_text()}"
-            )
-        try:
-            with socket.create_connection((host.address, host.port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"sshd on {host.address}:{host.port} not listening after {timeout}s")
-
-
 def start_lab(base: Path, count: int = 4) -> Lab:
     require_sshd()
-    Path("/run/sshd").mkdir(parents=True, exist_ok=True)
     client_key = asyncssh.generate_private_key("ssh-ed25519")
     authorized = base / "authorized_keys"
     base.mkdir(parents=True, exist_ok=True)
@@ -243,10 +177,10 @@ def start_lab(base: Path, count: int = 4) -> Lab:
             root=base / "hosts" / address,
             host_key=asyncssh.generate_private_key("ssh-ed25519"),
         )
-        host.proc = _start_sshd(host, authorized)
+        host.proc = start_sshd(host, authorized)
         hosts.append(host)
     for host in hosts:
-        _wait_listening(host)
+        wait_listening(host)
     return Lab(
         base=base,
         hosts=hosts,
@@ -259,13 +193,7 @@ def start_lab(base: Path, count: int = 4) -> Lab:
 def stop_lab(lab: Lab) -> None:
     lab.stop_services()
     for host in lab.hosts:
-        if host.proc is not None and host.proc.poll() is None:
-            host.proc.terminate()
-            try:
-                host.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                host.proc.kill()
-                host.proc.wait(10)
+        stop_sshd(host)
 
 
 @pytest.fixture

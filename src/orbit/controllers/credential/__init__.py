@@ -36,6 +36,9 @@ class CredentialReconciler:
         if provider == v1alpha1.SIGNING_PROVIDER:  # a webhook's secret, no account to check
             installed, reason = True, "SigningSecret"
             message = "holds a webhook signing secret"
+        elif provider == v1alpha1.GIT_PROVIDER:  # a GitRepository's access, checked on fetch
+            installed, reason = True, "GitAccess"
+            message = "opens a git repository (see the GitRepository's conditions)"
         status = (cred.status or v1alpha1.CredentialStatus()).model_copy(deep=True)
         status.ready = installed
         status.conditions = v1alpha1.set_condition(

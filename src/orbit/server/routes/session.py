@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from orbit.api import causes
 from orbit.server import auth, bodies
-from orbit.server import errors as server_errors
 from orbit.server.routes.tokens import SessionRequest
 
 PATH = "/auth/v1/session"
@@ -34,7 +34,7 @@ async def create_session(request: Request) -> Response:
     try:
         body = SessionRequest.model_validate(await bodies.read(request))
     except ValidationError as exc:
-        raise server_errors.invalid_from_validation(exc, kind="Session", name=None) from None
+        raise causes.invalid_from_validation(exc, kind="Session", name=None) from None
     tokens = auth.tokens_of(request)
     identity = await tokens.authenticate(body.token)
     info = await tokens.get(identity.token_id or "")

@@ -14,11 +14,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orbit import errors
-from orbit.api import v1alpha1
+from orbit.api import causes, v1alpha1
 from orbit.security.identity import SCOPES, Identity
 from orbit.security.rbac import Permission
 from orbit.server import accesspoint, auth, bodies
-from orbit.server import errors as server_errors
 from orbit.server.deps import StoreDep
 
 PREFIX = "/auth/v1"
@@ -43,7 +42,7 @@ async def _token_request(request: Request) -> TokenRequest:
     try:
         return TokenRequest.model_validate(data)
     except ValidationError as exc:
-        raise server_errors.invalid_from_validation(exc, kind="Token", name=None) from None
+        raise causes.invalid_from_validation(exc, kind="Token", name=None) from None
 
 
 class SessionRequest(BaseModel):

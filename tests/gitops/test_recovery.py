@@ -1,0 +1,118 @@
+"""As long as the repository exists the platform can be rebuilt or duplicated: a new, empty
+Orbit Plane adopts the clusters that still exist (creating none twice), and a cluster's file
+copied under a new name is a new, identical cluster. Orbit's write-back survives a concurrent
+push without rewriting anyone's commit."""
+
+from __future__ import annotations
+
+import pytest
+
+from orbit.api import v1alpha1
+from tests.gitops.conftest import Fleet, Orbit, cluster_yaml, until
+
+pytestmark = pytest.mark.slow  # a whole Orbit Plane against real git
+
+NAMES = ("alpha", "beta", "gamma")
+
+
+async def test_a_new_orbit_on_the_same_repository_adopts_every_cluster(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+
+    fleet.commit({f"clusters/{n}.yaml": cluster_yaml(n) for n in NAMES}, "three clusters")
+    await orbit.repository(fleet.url)
+    await orbit.ready(*NAMES)
+    uids = {n: c.metadata.uid for n, c in (await orbit.clusters()).items()}
+
+    async def all_written() -> bool:
+        docs = [fleet.status("ClusterDeployment", n) for n in NAMES]
+        return all(d and d["status"].get("phase") == "Ready" for d in docs)
+
+    await until(all_written, "every cluster's state written back", timeout=20)
+    sim = orbit.plane.sim  # type: ignore[union-attr]
+    before = sorted(c.uid for c in await sim.list_clusters())
+    assert before == sorted(uids.values())
+
+    # Disaster: the Orbit Plane's database is gone. The Cluster Plane and the repository remain.
+    await orbit.stop()
+    orbit.drop_database()
+    await orbit.start()
+    assert await orbit.clusters() == {}
+    await orbit.repository(fleet.url)  # pointed at the same repository
+    await orbit.ready(*NAMES)
+    rebuilt = await orbit.clusters()
+    assert {n: c.metadata.uid for n, c in rebuilt.items()} == uids  # adopted, same identity
+    after = sorted(c.uid for c in await orbit.plane.sim.list_clusters())  # type: ignore[union-attr]
+    assert after == before  # none created twice, none lost
+    ready = await until(orbit.condition, "the sync's condition")
+    assert "adopted 3" in ready.message, ready
+    # The templates and credential came back too (from the default catalog here), and the
+    # clusters are owned again.
+    assert all(c.metadata.labels[v1alpha1.LABEL_REPOSITORY] == "fleet" for c in rebuilt.values())
+
+
+async def test_copying_a_cluster_file_under_a_new_name_makes_an_identical_cluster(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    fleet.commit({"clusters/prod.yaml": cluster_yaml("prod", workers=2)})
+    await orbit.repository(fleet.url)
+    await orbit.ready("prod")
+
+    async def written() -> bool:
+        return fleet.status("ClusterDeployment", "prod") is not None
+
+    await until(written, "prod's state written back", timeout=20)
+    # A copy of the file (and, by mistake, of its state file) under a new name.
+    text = fleet.show("clusters/prod.yaml") or ""
+    state = fleet.show(".orbit/status/default/clusterdeployment/prod.yaml") or ""
+    fleet.commit(
+        {
+            "clusters/staging.yaml": text.replace("name: prod", "name: staging"),
+            ".orbit/status/default/clusterdeployment/staging.yaml": state.replace(
+                "name: prod", "name: staging"
+            ),
+        },
+        "duplicate prod as staging",
+    )
+    await orbit.synced(await orbit.request_sync())
+    await orbit.ready("staging")
+    clusters = await orbit.clusters()
+    assert clusters["staging"].spec == clusters["prod"].spec
+    # The copied state file named prod's uid, which is taken here: staging is a new cluster.
+    assert clusters["staging"].metadata.uid != clusters["prod"].metadata.uid
+    sim = await orbit.plane.sim.list_clusters()  # type: ignore[union-attr]
+    assert len(sim) == 2
+    assert clusters["staging"].status.nodes.total == clusters["prod"].status.nodes.total == 3
+
+
+async def test_a_concurrent_push_during_write_back_keeps_both_commits(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    fleet.commit({"clusters/c1.yaml": cluster_yaml("c1")})
+    await orbit.repository(fleet.url)  # interval 1h: Orbit does not fetch again by itself
+    await orbit.ready("c1")
+
+    async def written() -> bool:
+        doc = fleet.status("ClusterDeployment", "c1")
+        return bool(doc) and doc["status"]["phase"] == "Ready"
+
+    await until(written, "c1's state written back", timeout=20)
+    # Someone pushes while Orbit's working copy is behind; then c1's state changes.
+    theirs = fleet.commit({"docs/notes.md": "# notes\n"}, "a teammate's notes")
+    repo = await orbit.get_repository()
+    assert repo.status is not None and repo.status.last_synced_commit != theirs
+    c1 = (await orbit.clusters())["c1"]
+    c1.metadata.labels["tier"] = "gold"  # a label outside git: status unchanged, ...
+    c1.spec.config = {"workers": 2}  # ... and a scale made through the API (drift from git)
+    await orbit.store.update(c1)
+
+    async def scaled_written() -> bool:
+        doc = fleet.status("ClusterDeployment", "c1")
+        return bool(doc) and doc["status"]["nodes"].get("total") == 3
+
+    await until(scaled_written, "the new state written back", timeout=30)
+    subjects = fleet.subjects()
+    assert "a teammate's notes" in subjects  # their commit survived ...
+    assert fleet.show("docs/notes.md") == "# notes\n"  # ... with their file
+    assert subjects[0].startswith("orbit:")  # and Orbit's commit sits on top of it
+    assert fleet.show("clusters/c1.yaml") == cluster_yaml("c1")  # never rewrites a user's file

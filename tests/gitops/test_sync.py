@@ -1,0 +1,182 @@
+"""A git repository as the source of truth: commits create, change and delete clusters, the
+current state comes back as commits, and a tree with a mistake changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from orbit.api import v1alpha1
+from tests.gitops.conftest import Fleet, Orbit, cluster_yaml, until
+
+pytestmark = pytest.mark.slow  # a whole Orbit Plane against real git
+
+
+async def test_a_commit_makes_a_ready_cluster_and_its_state_is_committed_back(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+
+    fleet.commit({"clusters/demo.yaml": cluster_yaml("demo")}, "add demo")
+    await orbit.repository(fleet.url, interval="2s")
+    await orbit.ready("demo")
+
+    # Within one sync interval, a commit holds the cluster's current state.
+    async def written_ready() -> dict[str, Any] | None:
+        doc = fleet.status("ClusterDeployment", "demo")
+        return doc if doc and doc.get("status", {}).get("phase") == "Ready" else None
+
+    doc = await until(written_ready, "the Ready state written back", timeout=10)
+    cluster = (await orbit.clusters())["demo"]
+    assert doc["metadata"]["uid"] == cluster.metadata.uid
+    assert doc["source"] == "clusters/demo.yaml:1"
+    assert doc["writtenBy"] == "orbit-system/fleet"
+    assert doc["status"]["nodes"]["ready"] == 2
+    assert {n["role"] for n in doc["status"]["nodes"]["items"]} == {"control-plane", "worker"}
+    assert any("ClusterDeployment default/demo: Ready" in s for s in fleet.subjects())
+    assert cluster.metadata.labels[v1alpha1.LABEL_REPOSITORY] == "fleet"
+    assert fleet.show("clusters/demo.yaml") == cluster_yaml("demo")  # the user's file untouched
+
+    # Scaling is a commit too.
+    fleet.commit({"clusters/demo.yaml": cluster_yaml("demo", workers=2)}, "scale demo")
+
+    async def three_nodes() -> bool:
+        doc = fleet.status("ClusterDeployment", "demo")
+        return (
+            bool(doc)
+            and doc["status"]["nodes"].get("total") == 3
+            and (doc["status"]["phase"] == "Ready")
+        )
+
+    await until(three_nodes, "the scaled state written back", timeout=30)
+
+    # Removing the file deletes the cluster, and its state file goes with it.
+    fleet.commit({"clusters/demo.yaml": None}, "remove demo")
+
+    async def gone() -> bool:
+        return "demo" not in await orbit.clusters()
+
+    await until(gone, "the cluster deleted", timeout=30)
+    assert await orbit.plane.sim.list_clusters() == []  # type: ignore[union-attr]
+
+    async def state_file_gone() -> bool:
+        return fleet.status("ClusterDeployment", "demo") is None
+
+    await until(state_file_gone, "the state file removed", timeout=10)
+    assert any("ClusterDeployment default/demo is gone" in s for s in fleet.subjects())
+
+
+async def test_a_malformed_file_names_file_and_line_and_changes_nothing(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    fleet.commit({"clusters/a.yaml": cluster_yaml("a")})
+    await orbit.repository(fleet.url)
+    await orbit.ready("a")
+    before = await orbit.store.revision()
+
+    # A YAML syntax error in one file, a bad field in another, and a new cluster beside them.
+    broken = "apiVersion: orbit.k8or.io/v1alpha1\nkind: ClusterDeployment\nmetadata: [oops\n"
+    bad_field = cluster_yaml("c").replace(
+        "  credential: sim\n", "  credential: sim\n  color: red\n"
+    )
+    fleet.commit(
+        {
+            "clusters/a.yaml": cluster_yaml("a", workers=3),
+            "clusters/b.yaml": broken,
+            "clusters/c.yaml": bad_field,
+            "clusters/d.yaml": cluster_yaml("d"),
+        },
+        "several changes, two broken",
+    )
+    ready = await orbit.synced(await orbit.request_sync())
+    assert ready.status == "False"
+    assert ready.reason == "ParseFailed"
+    assert "clusters/b.yaml:3: does not parse" in ready.message
+    assert "clusters/c.yaml:9: spec.color: unknown field" in ready.message
+    assert "nothing was applied" in ready.message
+    clusters = await orbit.clusters()
+    assert set(clusters) == {"a"}
+    assert clusters["a"].spec.config == {"workers": 1}
+    # Nothing but the GitRepository's own status moved in the store.
+    changed = [
+        e.object.key
+        async for e in _changes_since(orbit, before)
+        if e.object.KIND != "GitRepository"
+    ]
+    assert not [k for k in changed if k[0] != "Event"], changed
+
+    # Fixing the files applies the whole commit.
+    fleet.commit(
+        {"clusters/b.yaml": cluster_yaml("b"), "clusters/c.yaml": cluster_yaml("c")}, "fix"
+    )
+    ready = await orbit.synced(await orbit.request_sync())
+    assert ready.status == "True", ready.message
+    await orbit.ready("a", "b", "c", "d")
+    assert (await orbit.clusters())["a"].spec.config == {"workers": 3}
+
+
+async def _changes_since(orbit: Orbit, revision: int) -> Any:
+    """The change feed from ``revision`` to now (a bounded read, then stop)."""
+    end = await orbit.store.revision()
+    async for event in orbit.store.watch(since=revision):
+        yield event
+        if event.revision >= end:
+            return
+
+
+async def test_objects_of_another_namespace_need_the_fleet_namespace(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    await orbit.store.create(v1alpha1.Namespace(metadata=v1alpha1.ObjectMeta(name="team-a")))
+    fleet.commit({"clusters/x.yaml": cluster_yaml("x", namespace="default")})
+    await orbit.repository(fleet.url, namespace="team-a", name="team")
+    ready = await until(
+        lambda: orbit.condition(name="team", namespace="team-a"), "a Ready condition"
+    )
+    assert ready.reason == "ParseFailed"
+    assert "clusters/x.yaml:5: " in ready.message
+    assert 'namespace "default" is not this repository\'s ("team-a")' in ready.message
+    assert "x" not in await orbit.clusters()
+
+
+async def test_an_object_another_repository_owns_is_not_taken_over(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    fleet.commit({"clusters/shared.yaml": cluster_yaml("shared")})
+    await orbit.repository(fleet.url, name="first")
+    await orbit.ready("shared")
+    await orbit.repository(fleet.url, name="second")
+    ready = await until(lambda: orbit.condition(name="second"), "second's condition")
+    assert ready.reason == "ApplyFailed"
+    assert "ClusterDeployment default/shared is managed by GitRepository orbit-system/first" in (
+        ready.message
+    )
+    shared = (await orbit.clusters())["shared"]
+    assert shared.metadata.labels[v1alpha1.LABEL_REPOSITORY] == "first"
+
+
+async def test_an_existing_unowned_object_is_adopted_and_then_pruned_with_its_file(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    # "old" was made through the API; the repository then declares it.
+    await orbit.store.create(
+        v1alpha1.ClusterDeployment.model_validate(yaml.safe_load(cluster_yaml("old")))
+    )
+    await orbit.ready("old")
+    uid = (await orbit.clusters())["old"].metadata.uid
+    fleet.commit({"clusters/old.yaml": cluster_yaml("old")})
+    await orbit.repository(fleet.url)
+    ready = await until(lambda: orbit.condition(), "a Ready condition")
+    assert ready.status == "True", ready.message
+    assert "adopted 1" in ready.message
+    old = (await orbit.clusters())["old"]
+    assert old.metadata.uid == uid  # the same cluster, now owned
+    assert old.metadata.labels[v1alpha1.LABEL_REPOSITORY] == "fleet"
+    fleet.commit({"clusters/old.yaml": None})
+    await orbit.synced(await orbit.request_sync())
+
+    async def gone() -> bool:
+        return "old" not in await orbit.clusters()
+
+    await until(gone, "the adopted cluster pruned", timeout=30)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from orbit import catalog
 from orbit.api import v1alpha1
+from orbit.controllers.clusterdeployment import ClusterDeploymentReconciler
 from orbit.errors import NotFound
+from orbit.providers.registry import ProviderRegistry
+from orbit.providers.sim import SimProvider
+from orbit.runtime.events import EventRecorder
+from orbit.runtime.reconcile import Request
+from orbit.simplane import SimPlane, SimPlaneSettings
+from orbit.store import SqlStore
 from tests.controllers.conftest import STEP, FakeClock, Fleet
 
 V1, V2 = "v1.30.6+k3s1", "v1.31.2+k3s1"
@@ -179,3 +190,67 @@ async def test_missing_template_blocks_until_it_appears(fleet: Fleet) -> None:
         )
     )
     await fleet.wait_settled("orphan", timeout=20)  # woken by the template, not a 30 s retry
+
+
+class _Spy(SimProvider):
+    """The sim provider, counting calls; ``degrade`` hides one node from the next observe."""
+
+    def __init__(self, plane: SimPlane) -> None:
+        super().__init__(plane)
+        self.ensured = 0
+        self.observed = 0
+        self.degrade = False
+
+    async def ensure_cluster(self, cluster: Any, credential: Any) -> Any:
+        self.ensured += 1
+        return await super().ensure_cluster(cluster, credential)
+
+    async def observe(self, ref: Any, credential: Any) -> Any:
+        self.observed += 1
+        obs = await super().observe(ref, credential)
+        if self.degrade and obs is not None:
+            self.degrade = False
+            return dataclasses.replace(obs, nodes=obs.nodes[:-1])
+        return obs
+
+
+async def test_a_healthy_ready_cluster_is_observed_not_converged(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    sim = await SimPlane.open(SimPlaneSettings(database_url=str(tmp_path / "s.db"), node_latency=0))
+    try:
+        spy = _Spy(sim)
+        providers = ProviderRegistry()
+        providers.register(spy)
+        await catalog.install(store)
+        reconciler = ClusterDeploymentReconciler(
+            store, providers=providers, recorder=EventRecorder(store, component="test")
+        )
+        await store.create(
+            v1alpha1.ClusterDeployment(
+                metadata=v1alpha1.ObjectMeta(name="c", namespace="default"),
+                spec=v1alpha1.ClusterDeploymentSpec(
+                    template="sim-single-1-0-0", credential="sim", config={"workers": 1}
+                ),
+            )
+        )
+        request = Request("ClusterDeployment", "default", "c")
+        for _ in range(10):  # bounded: zero latency converges in a few passes
+            await reconciler.reconcile(request)
+            cluster = await store.get(v1alpha1.ClusterDeployment, "default", "c")
+            if cluster.status.phase == v1alpha1.Phase.READY:
+                break
+        assert cluster.status.phase == v1alpha1.Phase.READY
+        spy.ensured = spy.observed = 0
+
+        result = await reconciler.reconcile(request)  # the Ready recheck
+        assert (spy.observed, spy.ensured) == (1, 0)  # a read, no converge
+        assert result.requeue_after == 60.0  # the default ready_recheck
+
+        spy.degrade = True  # a node is missing from what the provider sees
+        await reconciler.reconcile(request)
+        assert (spy.observed, spy.ensured) == (2, 1)  # so the pass converges
+        cluster = await store.get(v1alpha1.ClusterDeployment, "default", "c")
+        assert cluster.status.phase == v1alpha1.Phase.READY
+    finally:
+        await sim.close()

@@ -22,6 +22,7 @@ from orbit.runtime import (
     reconcile_id,
 )
 from orbit.store import ResourceStore, SqlStore, feed
+from orbit.store.base import WatchEvent
 
 from .helpers import (
     FaultyStore,
@@ -215,6 +216,31 @@ async def test_watch_maps_other_kinds_to_requests(store: SqlStore) -> None:
         ns.metadata.labels["tier"] = "gold"
         await store.update(ns)
         await eventually(lambda: rec.count(request("primary")) == 2, what="mapped request")
+
+
+async def test_a_delayed_watch_coalesces_changes_into_one_pending_pass(store: SqlStore) -> None:
+    await make_namespace(store)
+
+    def to_primary(obj: v1alpha1.Resource) -> list[Request]:
+        return [request("primary")]
+
+    watch = Watch(kind=v1alpha1.Namespace, map=to_primary, delay=30.0)
+    controller = Controller(
+        "test", store=store, kind=v1alpha1.Credential, reconciler=Recorder(store), watches=[watch]
+    )
+    ns = await store.get(v1alpha1.Namespace, None, "team-a")
+    for revision in range(1, 11):  # ten changes of the watched object, straight off the feed
+        controller._on_event(WatchEvent("MODIFIED", ns, revision))
+    assert len(controller.queue) == 0  # nothing ready yet ...
+    assert controller.queue.delayed == 1  # ... one pass pending for all ten
+    immediate = Controller(
+        "test", store=store, kind=v1alpha1.Credential, reconciler=Recorder(store),
+        watches=[Watch(kind=v1alpha1.Namespace, map=to_primary)],
+    )  # fmt: skip
+    immediate._on_event(WatchEvent("MODIFIED", ns, 1))
+    assert len(immediate.queue) == 1 and immediate.queue.delayed == 0
+    controller.queue.shutdown(drain=False)
+    immediate.queue.shutdown(drain=False)
 
 
 async def test_broken_watch_mapping_does_not_stop_the_feed(store: SqlStore) -> None:

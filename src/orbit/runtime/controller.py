@@ -261,7 +261,10 @@ class Controller:
                 continue
             try:
                 for request in watch.map(obj):
-                    self._queue.add(request)
+                    if watch.delay > 0:
+                        self._queue.add_after(request, watch.delay)
+                    else:
+                        self._queue.add(request)
             except Exception:
                 name = obj.metadata.name
                 logger.exception(

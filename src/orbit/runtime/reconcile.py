@@ -62,11 +62,16 @@ class Reconciler(Protocol):
 @dataclass(frozen=True)
 class Watch:
     """Enqueue the requests ``map`` returns whenever an object of ``kind`` changes (and, with
-    a ``predicate`` (:mod:`orbit.runtime.predicates`), only changes it lets through)."""
+    a ``predicate`` (:mod:`orbit.runtime.predicates`), only changes it lets through).
+
+    ``delay`` coalesces: the request is enqueued that many seconds after the change, and every
+    change meanwhile joins the same pending pass (a rollout woken by each of its hundred
+    ServiceSets' status writes makes a few passes, not a hundred)."""
 
     kind: type[v1alpha1.Resource]
     map: Callable[[v1alpha1.Resource], Iterable[Request]]
     predicate: Callable[[WatchEvent], bool] | None = None
+    delay: float = 0.0
 
 
 def log_fields(controller: str, request: Request, rid: str | None = None) -> dict[str, str]:

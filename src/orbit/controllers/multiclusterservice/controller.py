@@ -31,6 +31,8 @@ from orbit.store.base import ResourceStore
 
 KIND = v1alpha1.MultiClusterService.KIND
 IDLE_RECHECK = 30.0  # seconds; a safety net beside the watches
+#: How long a ServiceSet change waits for others before waking its rollout (s).
+SET_WAKE_DELAY = 0.5
 EventType = Literal["Normal", "Warning"]
 
 
@@ -95,7 +97,8 @@ class MultiClusterServiceReconciler:
                 self._map_cluster,
                 predicate=predicates.generation_changed(),
             ),
-            Watch(v1alpha1.ServiceSet, self._map_set),
+            # Deliveries report often (each service's state); one pass per moment will do.
+            Watch(v1alpha1.ServiceSet, self._map_set, delay=SET_WAKE_DELAY),
         ]
 
     def _map_cluster(self, obj: v1alpha1.Resource) -> list[Request]:

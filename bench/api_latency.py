@@ -1,10 +1,12 @@
 """Benchmark: API latency with N Ready clusters: p50/p99 of a single-object GET and of a
 create, through the real HTTP API (httpx against uvicorn on loopback).
 
-    .venv/bin/python bench/api_latency.py --clusters 10000 [--requests 1000] [--database-url URL]
+    .venv/bin/python bench/api_latency.py --clusters 10000 [--requests 1000]
+        [--database-url URL | --data-dir DIR]
 
 One Orbit process (API, controllers, simulated plane at zero latency) serves; the N clusters
-are created through the store and reach Ready first. Then ``--requests`` sequential GETs of
+are created through the store (with ``--data-dir``, but those a run before left there) and
+reach Ready first, and the controllers come to rest. Then ``--requests`` sequential GETs of
 random clusters, then ``--requests`` sequential creates of new clusters (each of which the
 controllers then provision, so creates are measured while the plane is busy). Prints one JSON
 object.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import tempfile
+import secrets
 import time
 from pathlib import Path
 
@@ -30,6 +32,8 @@ from common import (
     percentile,
     plane_settings,
     serving,
+    steady,
+    workdir,
 )
 
 from orbit.api import v1alpha1
@@ -46,21 +50,24 @@ async def run(
 ) -> dict[str, object]:
     async with fresh_database(database_url, tmp) as url:
         settings = plane_settings(tmp, url, ready_recheck=60.0)
-        async with serving(settings) as (store, base, token):
-            await create_ready_clusters(store, clusters)
-            headers = {"Authorization": f"Bearer {token}"}
+        async with serving(settings) as served:
+            await create_ready_clusters(served.plane.store, clusters)
+            assert served.plane.manager is not None
+            await steady(served.plane.manager)
+            headers = {"Authorization": f"Bearer {served.token}"}
             rng = random.Random(6)
             gets: list[float] = []
             creates: list[float] = []
-            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+            async with httpx.AsyncClient(base_url=served.base, headers=headers, timeout=30) as http:
                 for _ in range(requests):
                     name = f"bench-{rng.randrange(clusters):05d}"
                     began = time.perf_counter()
                     response = await http.get(f"{PATH}/{name}")
                     gets.append(time.perf_counter() - began)
                     response.raise_for_status()
+                run_id = secrets.token_hex(3)  # a kept --data-dir may hold a run before's
                 for i in range(requests):
-                    body = cluster(f"api-{i:05d}").to_dict()
+                    body = cluster(f"api-{run_id}-{i:05d}").to_dict()
                     began = time.perf_counter()
                     response = await http.post(PATH, json=body)
                     creates.append(time.perf_counter() - began)
@@ -83,8 +90,8 @@ def main() -> None:
     p.add_argument("--clusters", type=int, default=10_000)
     p.add_argument("--requests", type=int, default=1000, help="GETs, then as many creates")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        emit(asyncio.run(run(args.clusters, args.requests, args.database_url, Path(tmp))))
+    with workdir(args.data_dir) as tmp:
+        emit(asyncio.run(run(args.clusters, args.requests, args.database_url, tmp)))
 
 
 if __name__ == "__main__":

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import platform
 import secrets
 import socket
+import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, DeliverySettings, Settings, SimSettings
+from orbit.runtime.manager import Manager
+from orbit.server.runner import Plane
 from orbit.store.base import ResourceStore
 
 TEMPLATE = "sim-single-1-0-0"
@@ -43,7 +47,25 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
         help="PostgreSQL server to run on (a throwaway database is created there); "
         "default: SQLite in a temporary directory",
     )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the plane's SQLite databases here, not in a temporary directory, and reuse "
+        "the clusters a run before left there (one set-up for several benchmarks)",
+    )
     return p
+
+
+@contextlib.contextmanager
+def workdir(data_dir: Path | None) -> Iterator[Path]:
+    """``data_dir`` (created if missing, kept afterwards) or a temporary directory."""
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        yield data_dir
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -167,16 +189,37 @@ async def create_ready_clusters(
     prefix: str = "bench",
     timeout: float = 3600.0,  # noqa: ASYNC109 (a bound on the wait for Ready, as above)
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Create ``count`` clusters one after another and wait until all are Ready; returns
-    (created, ready) perf_counter stamps by name."""
+    """Create ``count`` clusters one after another (but those a run before left) and wait
+    until all are Ready; returns (created, ready) perf_counter stamps by name, the clusters
+    that were Ready already stamped at the call."""
     watch = ReadyWatch(store, await store.revision())
+    now = time.perf_counter()
     created: dict[str, float] = {}
+    for old in (await store.list(v1alpha1.ClusterDeployment, "default")).items:
+        created[old.metadata.name] = now
+        if old.status.phase == v1alpha1.Phase.READY:
+            watch.ready[old.metadata.name] = now
     for i in range(count):
         name = f"{prefix}-{i:05d}"
-        created[name] = time.perf_counter()
-        await store.create(cluster(name))
+        if name not in created:
+            created[name] = time.perf_counter()
+            await store.create(cluster(name))
     await watch.wait(created, timeout)
     return created, watch.ready
+
+
+async def steady(manager: Manager, *, passes: int = 0, timeout: float = 3600.0) -> None:  # noqa: ASYNC109
+    """Until every controller has listed its kind, ``passes`` reconciles were made (summed
+    over the controllers) and every work queue is empty with nothing in flight."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = [c.stats for c in manager.controllers]
+        idle = all(s.queue_depth == 0 and s.in_flight == 0 for s in stats)
+        if manager.ready and idle and sum(s.reconciles for s in stats) >= passes:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no steady state within {timeout:.0f} s")
+        await asyncio.sleep(0.01)
 
 
 def rss_and_cpu(pid: int | None = None) -> tuple[int, float]:
@@ -188,10 +231,19 @@ def rss_and_cpu(pid: int | None = None) -> tuple[int, float]:
     return proc.memory_info().rss, times.user + times.system
 
 
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """The Orbit process ``serving`` runs: its parts, the API's base URL and an admin token."""
+
+    plane: Plane
+    base: str
+    token: str
+
+
 @contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[ResourceStore, str, str]]:
+async def serving(settings: Settings) -> AsyncIterator[Served]:
     """The whole Orbit process (API, controllers, sim plane) as ``orbit up`` runs it, served
-    by uvicorn in this event loop; yields (its store, the API's base URL, an admin token)."""
+    by uvicorn in this event loop."""
     import uvicorn
 
     from orbit.server.runner import build_app
@@ -213,7 +265,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[ResourceStore, str,
         await asyncio.sleep(0.05)
     token = settings.admin_token_file().read_text().strip()
     try:
-        yield app.state.store, f"http://127.0.0.1:{settings.port}", token
+        yield Served(app.state.plane, f"http://127.0.0.1:{settings.port}", token)
     finally:
         server.should_exit = True
         await task

@@ -2,18 +2,19 @@
 process over some minutes of steady state (the controllers' periodic Ready re-checks, resyncs
 and the feed poll), read with psutil.
 
-    .venv/bin/python bench/idle.py --clusters 10000 [--minutes 5] [--database-url URL]
+    .venv/bin/python bench/idle.py --clusters 10000 [--minutes 5]
+        [--database-url URL | --data-dir DIR]
 
 One Orbit process (API, controllers, simulated plane at zero latency, re-checking each Ready
-cluster every 60 s as by default) is this process; after every cluster is Ready it does
-nothing but serve, and its CPU time and RSS are sampled every second for ``--minutes``.
+cluster every 60 s as by default) is this process; after every cluster is Ready and its
+controllers are at rest (with ``--data-dir``, the clusters a run before left there count) it
+does nothing but serve, and its CPU time and RSS are sampled every second for ``--minutes``.
 Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from common import (
     plane_settings,
     rss_and_cpu,
     serving,
+    steady,
+    workdir,
 )
 
 MIB = 1024 * 1024
@@ -37,9 +40,11 @@ async def run(
 ) -> dict[str, object]:
     async with fresh_database(database_url, tmp) as url:
         settings = plane_settings(tmp, url, ready_recheck=60.0)
-        async with serving(settings) as (store, _, _):
+        async with serving(settings) as served:
             began = time.perf_counter()
-            await create_ready_clusters(store, clusters)
+            await create_ready_clusters(served.plane.store, clusters)
+            assert served.plane.manager is not None
+            await steady(served.plane.manager)
             to_ready = time.perf_counter() - began
             rss0, cpu0 = rss_and_cpu()
             start = time.perf_counter()
@@ -67,8 +72,8 @@ def main() -> None:
     p.add_argument("--clusters", type=int, default=10_000)
     p.add_argument("--minutes", type=float, default=5.0, help="how long to measure")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        emit(asyncio.run(run(args.clusters, args.minutes, args.database_url, Path(tmp))))
+    with workdir(args.data_dir) as tmp:
+        emit(asyncio.run(run(args.clusters, args.minutes, args.database_url, tmp)))
 
 
 if __name__ == "__main__":

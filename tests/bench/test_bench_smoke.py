@@ -4,6 +4,7 @@ the documented shape. Timings are never asserted (benchmarks measure; tests do n
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,33 @@ def test_benchmark_prints_its_json(name: str, tmp_path: Path) -> None:
     assert result["benchmark"] == name.split("-")[0]
     assert result["backend"] == "sqlite"
     assert keys <= result.keys(), sorted(keys - result.keys())
+
+
+@pytest.mark.slow
+def test_a_delivery_run_stopped_early_reports_how_far_it_got(tmp_path: Path) -> None:
+    args = ["delivery.py", "--templates", "2", "--clusters", "2", "--minutes", "0"]
+    result = run_bench(args, tmp_path)
+    assert result["complete"] is False
+    assert isinstance(result["deployed"], int) and 0 <= result["deployed"] < 4
+    assert result["objects_applied"] == 2 * result["deployed"]
+
+
+@pytest.mark.slow
+def test_a_kept_data_dir_is_set_up_once_and_shared(tmp_path: Path) -> None:
+    data = tmp_path / "fleet"
+    first = run_bench(["restart.py", "--clusters", "4", "--data-dir", str(data)], tmp_path)
+    assert first["reconciles"] >= 4
+    idle = ["idle.py", "--clusters", "4", "--minutes", "0.02", "--data-dir", str(data)]
+    assert run_bench(idle, tmp_path)["clusters"] == 4
+    api = ["api_latency.py", "--clusters", "4", "--requests", "3", "--data-dir", str(data)]
+    run_bench(api, tmp_path)
+    run_bench(api, tmp_path)  # its creates do not collide with the run before's
+    names = sqlite3.connect(data / "orbit.db").execute(
+        "SELECT name FROM resources WHERE kind = 'ClusterDeployment'"
+    )
+    names = sorted(row[0] for row in names)
+    assert [n for n in names if n.startswith("bench-")] == [f"bench-{i:05d}" for i in range(4)]
+    assert len([n for n in names if n.startswith("api-")]) == 6
 
 
 def test_plot_draws_a_png(tmp_path: Path) -> None:

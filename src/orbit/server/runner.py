@@ -212,6 +212,7 @@ def build_app(settings: Settings, *, on_admin: AdminCallback | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running(settings) as plane, accesspoint_serving(app, settings):
             holder["plane"] = plane
+            app.state.plane = plane
             app.state.store = plane.store
             app.state.admission = Admission(
                 plane.store,
@@ -255,6 +256,7 @@ def _health_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running(settings) as plane:
             holder["plane"] = plane
+            app.state.plane = plane
             app.state.store = plane.store
             log.info("Orbit controllers are running (health at %s)", settings.public_url())
             yield

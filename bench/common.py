@@ -121,12 +121,17 @@ async def fresh_database(database_url: str | None, tmp: Path) -> AsyncIterator[s
 def plane_settings(
     tmp: Path, database_url: str | None, *, ready_recheck: float = 3600.0, **extra: Any
 ) -> Settings:
-    """The Orbit Plane with zero node and pod latency: pure control-plane cost."""
+    """The Orbit Plane with zero node and pod latency: pure control-plane cost. Its ports are
+    kept in ``tmp`` and used again by the next plane there, as a restarted Orbit keeps its
+    address (a new cluster endpoint port would rewrite every cluster's status)."""
+    kept = tmp / "bench-ports.json"
+    ports = json.loads(kept.read_text()) if kept.exists() else [free_port(), free_port()]
+    kept.write_text(json.dumps(ports))
     return Settings(
         data_dir=tmp,
         database_url=database_url,
-        port=free_port(),
-        sim=SimSettings(node_latency=0, pod_latency=0, endpoint_port=free_port()),
+        port=ports[0],
+        sim=SimSettings(node_latency=0, pod_latency=0, endpoint_port=ports[1]),
         controllers=ControllerSettings(workers=16, poll_interval=0.05, ready_recheck=ready_recheck),
         delivery=DeliverySettings(drift_interval=3600),
         **extra,

@@ -15,6 +15,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
@@ -46,6 +47,7 @@ async def run(
             assert served.plane.manager is not None
             await steady(served.plane.manager)
             to_ready = time.perf_counter() - began
+            print(f"steady after {to_ready:.1f} s; measuring", file=sys.stderr, flush=True)
             rss0, cpu0 = rss_and_cpu()
             start = time.perf_counter()
             peak = rss0

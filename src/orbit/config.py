@@ -38,6 +38,12 @@ class ControllerSettings(BaseModel):
     ready_recheck: float = Field(
         default=60.0, gt=0, description="Seconds between health observations of Ready clusters."
     )
+    ready_recheck_rate: float = Field(
+        default=50.0,
+        gt=0,
+        description="Most health observations of Ready clusters per second per controller "
+        "process: past ready_recheck x this many clusters, each is observed less often.",
+    )
 
 
 class DeliverySettings(BaseModel):

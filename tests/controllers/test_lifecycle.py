@@ -252,5 +252,15 @@ async def test_a_healthy_ready_cluster_is_observed_not_converged(
         assert (spy.observed, spy.ensured) == (2, 1)  # so the pass converges
         cluster = await store.get(v1alpha1.ClusterDeployment, "default", "c")
         assert cluster.status.phase == v1alpha1.Phase.READY
+
+        # A process allowed 0.01 checks a second spaces even one cluster's checks to ~100 s.
+        paced = ClusterDeploymentReconciler(
+            store,
+            providers=providers,
+            recorder=EventRecorder(store, component="test"),
+            ready_recheck=60.0,
+            ready_recheck_rate=0.01,
+        )
+        assert 90.0 <= (await paced.reconcile(request)).requeue_after <= 110.0
     finally:
         await sim.close()

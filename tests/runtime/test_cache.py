@@ -13,7 +13,7 @@ import pytest
 
 from orbit import errors
 from orbit.api import selectors, v1alpha1
-from orbit.runtime.cache import CachedStore
+from orbit.runtime.cache import CachedStore, list_shared
 from orbit.store import SqlStore
 
 from .helpers import credential, eventually, make_namespace
@@ -178,3 +178,34 @@ async def test_label_selected_lists_follow_label_changes_and_deletes(store: SqlS
             names(await cache.list(v1alpha1.Credential, None, selector=selectors.parse("x=y")))
             == []
         )
+
+
+async def test_shared_lists_decode_each_version_once(store: SqlStore) -> None:
+    """``list_shared`` hands out one decoded object per cached version (no decode per read),
+    a new one once the object changes, and still honours the selector; ``list`` keeps giving
+    every reader its own copy."""
+    await make_namespace(store)
+    async with feed_reader(store):
+        cache = CachedStore(store, KINDS)
+        for name, team in (("a", "red"), ("b", "blue")):
+            cred = credential(name)
+            cred.metadata.labels = {"team": team}
+            await cache.create(cred)
+        red = selectors.parse("team=red")
+        first = await list_shared(cache, v1alpha1.Credential, "team-a", selector=red)
+        again = await list_shared(cache, v1alpha1.Credential, "team-a", selector=red)
+        assert [c.metadata.name for c in first] == ["a"]
+        assert again[0] is first[0]  # decoded once
+        copies = (await cache.list(v1alpha1.Credential, "team-a", selector=red)).items
+        assert copies[0] == first[0] and copies[0] is not first[0]
+
+        changed = await cache.get(v1alpha1.Credential, "team-a", "a")
+        changed.spec.description = "rotated"
+        await cache.update(changed)
+        (after,) = await list_shared(cache, v1alpha1.Credential, "team-a", selector=red)
+        assert after is not first[0] and after.spec.description == "rotated"
+        assert first[0].spec.description != "rotated"  # what a reader held stays as it read it
+
+        # A store without a cache answers with plain lists.
+        plain = await list_shared(store, v1alpha1.Credential, "team-a", selector=red)
+        assert [c.spec.description for c in plain] == ["rotated"]

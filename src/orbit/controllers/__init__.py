@@ -92,6 +92,7 @@ def build_manager(
         recorder=recorder("clusterdeployment"),
         poll_interval=ctl.poll_interval,
         ready_recheck=ctl.ready_recheck,
+        ready_recheck_rate=ctl.ready_recheck_rate,
         catalog_namespace=catalog,
     )
     # Each controller writes its kind's status: its own status writes need no second pass.

@@ -13,6 +13,7 @@ from collections import Counter
 from orbit.api import selectors, v1alpha1
 from orbit.api.v1alpha1 import ServiceState
 from orbit.errors import AlreadyExists, NotFound
+from orbit.runtime.cache import list_shared
 from orbit.store.base import ResourceStore
 
 REVISION = "orbit.k8or.io/revision"
@@ -34,10 +35,11 @@ def owned_selector(owner: v1alpha1.OwnerRef) -> str:
 async def owned(
     store: ResourceStore, namespace: str, owner: v1alpha1.OwnerRef
 ) -> list[v1alpha1.ServiceSet]:
-    page = await store.list(
-        v1alpha1.ServiceSet, namespace, selector=selectors.parse(owned_selector(owner))
+    """The ServiceSets ``owner`` made, shared with the cache: read them, never change one
+    (:func:`~orbit.runtime.cache.list_shared`)."""
+    return await list_shared(
+        store, v1alpha1.ServiceSet, namespace, selector=selectors.parse(owned_selector(owner))
     )
-    return page.items
 
 
 async def apply_serviceset(

@@ -20,6 +20,13 @@ the objects carrying it, so their cost follows the matches, not the kind's size:
 ServiceSets in a namespace, scanning them all on every rollout pass was half the delivery
 benchmark's time.
 
+Every ``get`` and ``list`` decodes a fresh object the caller may change. A pass that only
+reads a list, and reads it on every wake (a rollout reading its clusters and ServiceSets),
+uses :func:`list_shared` instead: objects decoded once per version and shared with the cache,
+which the caller must not change (controller-runtime's cache hands out shared objects the same
+way). At 100 rollouts over 100 clusters, decoding those lists was half the delivery
+benchmark's time.
+
 A store without ``buffered_changes`` (a test double) is passed through uncached.
 """
 
@@ -43,19 +50,26 @@ _PAGE = 500
 Key = tuple[str, str]  # (namespace, name); "" for cluster-scoped kinds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Entry:
     """One cached object, kept as JSON: decoding it is several times cheaper than a deep copy,
-    and every reader gets its own object to change."""
+    and every reader gets its own object to change. ``shared`` is the one decoded object
+    :func:`list_shared` hands out for this version, made at its first such read."""
 
     revision: int
     labels: dict[str, str]
     text: str
+    shared: v1alpha1.Resource | None = None
 
     @classmethod
     def of(cls, obj: v1alpha1.Resource) -> _Entry:
         text = obj.model_dump_json(by_alias=True, exclude_none=True)
         return cls(_rv(obj), dict(obj.metadata.labels), text)
+
+    def decoded(self, cls: type[R]) -> R:
+        if self.shared is None:
+            self.shared = cls.model_validate_json(self.text)
+        return cast(R, self.shared)
 
 
 class _Kind:
@@ -235,6 +249,20 @@ class CachedStore:
         items = [cls.model_validate_json(e.text) for e in held.select(scope, selector)]
         return ListResult(items=items, revision=self._revision)
 
+    async def list_shared(
+        self,
+        cls: type[R],
+        namespace: str | None = None,
+        *,
+        selector: selectors.Selector | None = None,
+    ) -> builtins.list[R]:
+        """As :meth:`list`, but the objects are shared with the cache: never change one."""
+        held = await self._fresh(cls.KIND)
+        if held is None or self._revision is None:
+            return (await self._store.list(cls, namespace, selector=selector)).items
+        scope = namespace if cls.NAMESPACED else None
+        return [e.decoded(cls) for e in held.select(scope, selector)]
+
     def watch(
         self,
         kinds: tuple[type[v1alpha1.Resource], ...] = (),
@@ -299,6 +327,20 @@ class CachedStore:
 
     async def secret_key_ids(self) -> dict[str, int]:
         return await self._store.secret_key_ids()
+
+
+async def list_shared(
+    store: ResourceStore,
+    cls: type[R],
+    namespace: str | None = None,
+    *,
+    selector: selectors.Selector | None = None,
+) -> list[R]:
+    """Objects to read and not change: shared with ``store``'s cache when it is a
+    :class:`CachedStore` (decoded once per version), else a plain list's."""
+    if isinstance(store, CachedStore):
+        return await store.list_shared(cls, namespace, selector=selector)
+    return (await store.list(cls, namespace, selector=selector)).items
 
 
 def _key(obj: v1alpha1.Resource) -> Key:

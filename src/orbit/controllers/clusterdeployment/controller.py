@@ -18,6 +18,7 @@ from datetime import datetime
 from orbit.api import v1alpha1
 from orbit.api.v1alpha1 import ConditionType, Phase, Reason
 from orbit.controllers.clusterdeployment import phases, status
+from orbit.controllers.clusterdeployment.pacing import HealthPacer
 from orbit.controllers.clusterdeployment.phases import Blocked, Scope
 from orbit.errors import NotFound
 from orbit.providers import base
@@ -38,6 +39,7 @@ class ClusterDeploymentReconciler:
         recorder: EventRecorder,
         poll_interval: float = 1.0,
         ready_recheck: float = 60.0,
+        ready_recheck_rate: float = 50.0,
         clock: Callable[[], datetime] = v1alpha1.now,
         catalog_namespace: str = "default",
     ) -> None:
@@ -46,7 +48,7 @@ class ClusterDeploymentReconciler:
         self._providers = providers
         self._recorder = recorder
         self._poll = poll_interval
-        self._recheck = ready_recheck
+        self._pacer = HealthPacer(ready_recheck, ready_recheck_rate)
         self._clock = clock
         # (kind, namespace, name) of a template or credential -> (namespace, name) of clusters
         # that reference it (from their namespace or the catalog's), learnt on each pass; only
@@ -72,6 +74,7 @@ class ClusterDeploymentReconciler:
                 self._referrers.setdefault((kind, where, ref), set()).add((namespace, name))
 
     async def reconcile(self, request: Request) -> Result:
+        self._pacer.forget((request.namespace, request.name))  # until this pass ends Ready
         try:
             cluster = await self._store.get(
                 v1alpha1.ClusterDeployment, request.namespace, request.name
@@ -168,11 +171,10 @@ class ClusterDeploymentReconciler:
             summary = v1alpha1.get_condition(scope.status.conditions, ConditionType.READY)
             scope.event("Normal", "Ready", summary.message if summary else "Cluster is ready")
         scope.status.template = cluster.spec.template
+        recheck = self._pacer.next_check((cluster.metadata.namespace or "", cluster.metadata.name))
         if expiry is not None:
-            return Result(
-                requeue_after=min(self._recheck, max((expiry - scope.now).total_seconds(), 0.0))
-            )
-        return Result(requeue_after=self._recheck)
+            recheck = min(recheck, max((expiry - scope.now).total_seconds(), 0.0))
+        return Result(requeue_after=recheck)
 
     async def _observe_settled(self, scope: Scope) -> base.Observation | None:
         """A settled Ready cluster's health check: the provider's observation (a read) when it

@@ -25,6 +25,7 @@ from orbit.controllers import servicesets
 from orbit.controllers.multiclusterservice import waves as planning
 from orbit.errors import NotFound
 from orbit.runtime import predicates
+from orbit.runtime.cache import list_shared
 from orbit.runtime.controller import Request, Result, Watch
 from orbit.runtime.events import EventRecorder
 from orbit.store.base import ResourceStore
@@ -182,14 +183,13 @@ class MultiClusterServiceReconciler:
         step.events.append(("Normal", "RolloutStarted", f"Rolling out revision {rollout.revision}"))
 
     async def _matching(self, step: Pass) -> list[v1alpha1.ClusterDeployment]:
-        """The clusters the selector matches; clusters that stopped matching lose the services."""
+        """The clusters the selector matches (shared with the cache: read, never change);
+        clusters that stopped matching lose the services."""
         query = selectors.parse(step.mcs.spec.cluster_selector.to_query())
-        listed = await self._store.list(v1alpha1.ClusterDeployment, step.namespace)
-        clusters = [
-            c
-            for c in listed.items
-            if c.metadata.deletion_timestamp is None and query.matches(c.metadata.labels)
-        ]
+        listed = await list_shared(
+            self._store, v1alpha1.ClusterDeployment, step.namespace, selector=query
+        )
+        clusters = [c for c in listed if c.metadata.deletion_timestamp is None]
         names = {c.metadata.name for c in clusters}
         for cluster in [c for c in step.sets if c not in names]:
             await servicesets.remove_serviceset(self._store, step.sets.pop(cluster))

@@ -44,6 +44,7 @@ async def run(clusters: int, database_url: str | None, tmp: Path) -> dict[str, o
         if await _ready_clusters(setup.store_url()) < clusters:
             async with running(setup) as plane:
                 await create_ready_clusters(plane.store, clusters)
+        clusters = await _ready_clusters(setup.store_url())  # a kept fleet may hold more
         settings = setup.model_copy(
             update={"controllers": setup.controllers.model_copy(update={"ready_recheck": 60.0})}
         )

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import httpx
 from common import (
+    at_rest,
     backend,
     cluster,
     create_ready_clusters,
     emit,
     fresh_database,
     machine,
+    orbit_processes,
     parser,
     percentile,
     plane_settings,
@@ -37,6 +39,7 @@ from common import (
 )
 
 from orbit.api import v1alpha1
+from orbit.server.runner import running
 
 PATH = f"/apis/{v1alpha1.GROUP}/{v1alpha1.VERSION}/namespaces/default/clusterdeployments"
 
@@ -46,36 +49,25 @@ def _ms(values: list[float], q: float) -> float:
 
 
 async def run(
-    clusters: int, requests: int, database_url: str | None, tmp: Path
+    clusters: int, requests: int, database_url: str | None, tmp: Path, split: bool = False
 ) -> dict[str, object]:
     async with fresh_database(database_url, tmp) as url:
-        settings = plane_settings(tmp, url, ready_recheck=60.0)
-        async with serving(settings) as served:
-            created, _ = await create_ready_clusters(served.plane.store, clusters)
-            fleet = len(created)  # a kept fleet may hold more
-            assert served.plane.manager is not None
-            await steady(served.plane.manager)
-            headers = {"Authorization": f"Bearer {served.token}"}
-            rng = random.Random(6)
-            gets: list[float] = []
-            creates: list[float] = []
-            async with httpx.AsyncClient(base_url=served.base, headers=headers, timeout=30) as http:
-                for _ in range(requests):
-                    name = f"bench-{rng.randrange(clusters):05d}"
-                    began = time.perf_counter()
-                    response = await http.get(f"{PATH}/{name}")
-                    gets.append(time.perf_counter() - began)
-                    response.raise_for_status()
-                run_id = secrets.token_hex(3)  # a kept --data-dir may hold a run before's
-                for i in range(requests):
-                    body = cluster(f"api-{run_id}-{i:05d}").to_dict()
-                    began = time.perf_counter()
-                    response = await http.post(PATH, json=body)
-                    creates.append(time.perf_counter() - began)
-                    response.raise_for_status()
+        if split:
+            if url is None:
+                raise SystemExit("--split needs --database-url (PostgreSQL)")
+            fleet, gets, creates = await _split(clusters, requests, url, tmp)
+        else:
+            settings = plane_settings(tmp, url, ready_recheck=60.0)
+            async with serving(settings) as served:
+                created, _ = await create_ready_clusters(served.plane.store, clusters)
+                fleet = len(created)  # a kept fleet may hold more
+                assert served.plane.manager is not None
+                await steady(served.plane.manager)
+                gets, creates = await _measure(served.base, served.token, clusters, requests)
     return {
         "benchmark": "api_latency",
         "backend": backend(database_url),
+        "processes": "api+controllers" if split else "all",
         "clusters": fleet,
         "requests": requests,
         "get_p50_ms": _ms(gets, 0.5),
@@ -86,13 +78,65 @@ async def run(
     }
 
 
+async def _split(
+    clusters: int, requests: int, url: str, tmp: Path
+) -> tuple[int, list[float], list[float]]:
+    """Production's shape: the fleet is set up in this process, then an ``api`` process and a
+    ``controllers`` process serve it and this one only sends the requests."""
+    setup = plane_settings(tmp, url, ready_recheck=3600.0)
+    setup = setup.model_copy(update={"sim": setup.sim.model_copy(update={"database_url": url})})
+    async with running(setup) as plane:
+        created, _ = await create_ready_clusters(plane.store, clusters)
+    roles = ["controllers", "api"]
+    async with orbit_processes(
+        roles, url, tmp, sim_database_url=url, sim_endpoint_port=setup.sim_endpoint_port(),
+        ready_recheck=60.0,
+    ) as procs:  # fmt: skip
+        (controllers, _), (_, api_port) = procs
+        await at_rest(controllers.pid)
+        token = (tmp / "api-1" / "admin.token").read_text().strip()
+        gets, creates = await _measure(f"http://127.0.0.1:{api_port}", token, clusters, requests)
+    return len(created), gets, creates
+
+
+async def _measure(
+    base: str, token: str, clusters: int, requests: int
+) -> tuple[list[float], list[float]]:
+    """``requests`` GETs of random clusters, then as many creates: their latencies (s)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(6)
+    gets: list[float] = []
+    creates: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+        for _ in range(requests):
+            name = f"bench-{rng.randrange(clusters):05d}"
+            began = time.perf_counter()
+            response = await http.get(f"{PATH}/{name}")
+            gets.append(time.perf_counter() - began)
+            response.raise_for_status()
+        run_id = secrets.token_hex(3)  # a kept --data-dir may hold a run before's
+        for i in range(requests):
+            body = cluster(f"api-{run_id}-{i:05d}").to_dict()
+            began = time.perf_counter()
+            response = await http.post(PATH, json=body)
+            creates.append(time.perf_counter() - began)
+            response.raise_for_status()
+    return gets, creates
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--clusters", type=int, default=10_000)
     p.add_argument("--requests", type=int, default=1000, help="GETs, then as many creates")
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="serve from an `orbit server --role api` process and reconcile in a "
+        "`--role controllers` one, as in production (PostgreSQL only)",
+    )
     args = p.parse_args()
     with workdir(args.data_dir) as tmp:
-        emit(asyncio.run(run(args.clusters, args.requests, args.database_url, tmp)))
+        emit(asyncio.run(run(args.clusters, args.requests, args.database_url, tmp, args.split)))
 
 
 if __name__ == "__main__":

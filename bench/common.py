@@ -17,13 +17,17 @@ import json
 import os
 import platform
 import secrets
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -136,6 +140,89 @@ def plane_settings(
         delivery=DeliverySettings(drift_interval=3600),
         **extra,
     )
+
+
+@contextlib.asynccontextmanager
+async def orbit_processes(
+    roles: list[str],
+    database_url: str,
+    tmp: Path,
+    *,
+    sim_database_url: str,
+    sim_endpoint_port: int | None = None,
+    ready_recheck: float = 3600.0,
+) -> AsyncIterator[list[tuple[subprocess.Popen[bytes], int]]]:
+    """One ``orbit server --role ROLE`` process per role on one store and sim plane database,
+    zero simulated latency, each in its own data dir under ``tmp`` (``ROLE-INDEX``); yields
+    (process, port) once every one answers ``/readyz`` (listed and holding its shards).
+    ``sim_endpoint_port`` is where a ``controllers`` process serves the clusters' endpoints
+    (those of a fleet set up before, unchanged; give it with one such process only). SIGTERM
+    on exit."""
+    procs: list[tuple[subprocess.Popen[bytes], int]] = []
+    for i, role in enumerate(roles):
+        port = free_port()
+        env = dict(
+            os.environ,
+            ORBIT_SIM__NODE_LATENCY="0",
+            ORBIT_SIM__POD_LATENCY="0",
+            ORBIT_SIM__DATABASE_URL=sim_database_url,
+            ORBIT_SIM__ENDPOINT_PORT=str(
+                sim_endpoint_port if sim_endpoint_port and role == "controllers" else free_port()
+            ),
+            ORBIT_CONTROLLERS__POLL_INTERVAL="0.05",
+            ORBIT_CONTROLLERS__READY_RECHECK=str(ready_recheck),
+            ORBIT_LOG_LEVEL="WARNING",
+        )
+        cmd = [sys.executable, "-m", "orbit.main", "server", "--role", role]
+        cmd += ["--database-url", database_url, "--data-dir", str(tmp / f"{role}-{i}")]
+        cmd += ["--port", str(port)]
+        # Starting a process does not block; the processes outlive this coroutine's awaits.
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)  # noqa: ASYNC220
+        procs.append((proc, port))
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            deadline = time.monotonic() + 300
+            for proc, port in procs:
+                while True:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"orbit server on port {port} exited ({proc.returncode})"
+                        )
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("Orbit processes not ready in 300 s")
+                    await asyncio.sleep(0.2)
+        yield procs
+    finally:
+        for proc, _ in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def at_rest(
+    pid: int,
+    *,
+    cores: float = 0.5,
+    timeout: float = 3600.0,  # noqa: ASYNC109 (a bound on the wait, not a deadline)
+) -> None:
+    """Until process ``pid`` uses less than ``cores`` over a 2 s window: another process,
+    whose queues this one cannot see, has come to rest (its start-up resync is over)."""
+    deadline = time.monotonic() + timeout
+    _, before = rss_and_cpu(pid)
+    while True:
+        await asyncio.sleep(2.0)
+        _, after = rss_and_cpu(pid)
+        if (after - before) / 2.0 < cores:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"process {pid} still busy after {timeout:.0f} s")
+        before = after
 
 
 def cluster(name: str, labels: dict[str, str] | None = None) -> v1alpha1.ClusterDeployment:

@@ -15,24 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 from common import (
     ReadyWatch,
     backend,
     cluster,
     emit,
-    free_port,
     fresh_database,
     machine,
+    orbit_processes,
     parser,
     percentile,
 )
@@ -44,66 +38,6 @@ from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
 from orbit.simplane import SimPlane, SimPlaneSettings
 from orbit.store import open_store
-
-
-@contextlib.asynccontextmanager
-async def controller_processes(
-    count: int, database_url: str, tmp: Path
-) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
-    """``count`` ``orbit server --role controllers`` processes on one shared store and sim
-    plane database, zero simulated latency."""
-    procs = []
-    ports: list[int] = []
-    for i in range(count):
-        port = free_port()
-        env = dict(
-            os.environ,
-            ORBIT_SIM__NODE_LATENCY="0",
-            ORBIT_SIM__POD_LATENCY="0",
-            ORBIT_SIM__DATABASE_URL=database_url,
-            ORBIT_SIM__ENDPOINT_PORT=str(free_port()),
-            ORBIT_CONTROLLERS__POLL_INTERVAL="0.05",
-            ORBIT_CONTROLLERS__READY_RECHECK="3600",
-            ORBIT_LOG_LEVEL="WARNING",
-        )
-        cmd = [
-            sys.executable,
-            "-m",
-            "orbit.main",
-            "server",
-            "--role",
-            "controllers",
-            "--database-url",
-            database_url,
-            "--data-dir",
-            str(tmp / f"controllers-{i}"),
-            "--port",
-            str(port),
-        ]
-        # Starting a process does not block; the processes outlive this coroutine's awaits.
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL))  # noqa: ASYNC220
-        ports.append(port)
-    try:
-        # The clock starts once every process has listed and holds its shards (/readyz).
-        async with httpx.AsyncClient(timeout=2) as http:
-            deadline = time.monotonic() + 120
-            for port in ports:
-                while True:
-                    with contextlib.suppress(httpx.HTTPError):
-                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("controller processes not ready in 120 s")
-                    await asyncio.sleep(0.2)
-        yield procs
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 async def run(
@@ -124,7 +58,9 @@ async def run(
             if processes > 1:
                 if not url:
                     raise SystemExit("--processes needs --database-url (PostgreSQL)")
-                await stack.enter_async_context(controller_processes(processes, url, tmp))
+                await stack.enter_async_context(
+                    orbit_processes(["controllers"] * processes, url, tmp, sim_database_url=url)
+                )
             else:
                 manager = controllers.build_manager(store, providers, settings)
                 await manager.start()

@@ -96,6 +96,17 @@ def test_a_kept_data_dir_is_set_up_once_and_shared(tmp_path: Path) -> None:
     assert len([n for n in names if n.startswith("api-")]) == 6
 
 
+@pytest.mark.slow
+def test_api_latency_split_across_an_api_and_a_controllers_process(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    args = ["api_latency.py", "--clusters", "3", "--requests", "3", "--split"]
+    result = run_bench([*args, "--database-url", postgres_url], tmp_path)
+    assert result["backend"] == "postgresql" and result["processes"] == "api+controllers"
+    assert result["clusters"] == 3
+    assert {"get_p99_ms", "create_p99_ms"} <= result.keys()
+
+
 def test_plot_draws_a_png(tmp_path: Path) -> None:
     lines = [
         {"benchmark": "provision", "backend": "sqlite", "processes": 1, "clusters": n,

@@ -240,13 +240,12 @@ class CachedStore:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> ListResult[R]:
-        held = None if limit or continue_token else await self._fresh(cls.KIND)
+        held = None if limit or continue_token else await self._selected(cls, namespace, selector)
         if held is None or self._revision is None:
             return await self._store.list(
                 cls, namespace, selector=selector, limit=limit, continue_token=continue_token
             )
-        scope = namespace if cls.NAMESPACED else None
-        items = [cls.model_validate_json(e.text) for e in held.select(scope, selector)]
+        items = [cls.model_validate_json(e.text) for e in held]
         return ListResult(items=items, revision=self._revision)
 
     async def list_shared(
@@ -257,11 +256,19 @@ class CachedStore:
         selector: selectors.Selector | None = None,
     ) -> builtins.list[R]:
         """As :meth:`list`, but the objects are shared with the cache: never change one."""
+        held = await self._selected(cls, namespace, selector)
+        if held is None:
+            return (await self._store.list(cls, namespace, selector=selector)).items
+        return [e.decoded(cls) for e in held]
+
+    async def _selected(
+        self, cls: type[R], namespace: str | None, selector: selectors.Selector | None
+    ) -> builtins.list[_Entry] | None:
+        """The cached entries an unpaged list selects, or None when the kind is not cached."""
         held = await self._fresh(cls.KIND)
         if held is None or self._revision is None:
-            return (await self._store.list(cls, namespace, selector=selector)).items
-        scope = namespace if cls.NAMESPACED else None
-        return [e.decoded(cls) for e in held.select(scope, selector)]
+            return None
+        return held.select(namespace if cls.NAMESPACED else None, selector)
 
     def watch(
         self,

@@ -79,8 +79,10 @@ class Fleet:
         return git("rev-parse", "main", cwd=self.path).strip()
 
     def show(self, path: str) -> str | None:
-        files = git("ls-tree", "-r", "--name-only", "main", cwd=self.path).split()
-        return git("show", f"main:{path}", cwd=self.path) if path in files else None
+        """``path`` on main, read at one commit (Orbit may push between two git calls)."""
+        head = self.head()
+        files = git("ls-tree", "-r", "--name-only", head, cwd=self.path).split()
+        return git("show", f"{head}:{path}", cwd=self.path) if path in files else None
 
     def status(self, kind: str, name: str, namespace: str = "default") -> dict[str, Any] | None:
         text = self.show(f".orbit/status/{namespace}/{kind.lower()}/{name}.yaml")

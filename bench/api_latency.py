@@ -2,14 +2,16 @@
 create, through the real HTTP API (httpx against uvicorn on loopback).
 
     .venv/bin/python bench/api_latency.py --clusters 10000 [--requests 1000]
-        [--database-url URL | --data-dir DIR]
+        [--database-url URL [--split [--processes 2]]] [--data-dir DIR]
 
 One Orbit process (API, controllers, simulated plane at zero latency) serves; the N clusters
 are created through the store (with ``--data-dir``, but those a run before left there) and
 reach Ready first, and the controllers come to rest. Then ``--requests`` sequential GETs of
 random clusters, then ``--requests`` sequential creates of new clusters (each of which the
-controllers then provision, so creates are measured while the plane is busy). Prints one JSON
-object.
+controllers then provision, so creates are measured while the plane is busy). With
+``--split`` (PostgreSQL), as production runs it: an ``orbit server --role api`` process
+serves the requests while ``--processes`` ``--role controllers`` processes reconcile (they
+have come to rest first). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pathlib import Path
 
 import httpx
 from common import (
-    at_rest,
     backend,
+    check_processes,
     cluster,
     create_ready_clusters,
     emit,
@@ -33,13 +35,14 @@ from common import (
     parser,
     percentile,
     plane_settings,
+    postgres_fleet,
+    processes_steady,
     serving,
     steady,
     workdir,
 )
 
 from orbit.api import v1alpha1
-from orbit.server.runner import running
 
 PATH = f"/apis/{v1alpha1.GROUP}/{v1alpha1.VERSION}/namespaces/default/clusterdeployments"
 
@@ -49,13 +52,22 @@ def _ms(values: list[float], q: float) -> float:
 
 
 async def run(
-    clusters: int, requests: int, database_url: str | None, tmp: Path, split: bool = False
+    clusters: int,
+    requests: int,
+    database_url: str | None,
+    tmp: Path,
+    split: bool = False,
+    processes: int = 1,
+    keep: bool = False,
 ) -> dict[str, object]:
-    async with fresh_database(database_url, tmp) as url:
+    check_processes(processes, database_url)
+    if processes > 1 and not split:
+        raise SystemExit("--processes 2 or more runs the API in its own process: add --split")
+    async with fresh_database(database_url, tmp, keep=keep) as url:
         if split:
             if url is None:
                 raise SystemExit("--split needs --database-url (PostgreSQL)")
-            fleet, gets, creates = await _split(clusters, requests, url, tmp)
+            fleet, gets, creates = await _split(clusters, requests, url, tmp, processes)
         else:
             settings = plane_settings(tmp, url, ready_recheck=60.0)
             async with serving(settings) as served:
@@ -67,7 +79,7 @@ async def run(
     return {
         "benchmark": "api_latency",
         "backend": backend(database_url),
-        "processes": "api+controllers" if split else "all",
+        "processes": f"api+{processes} controllers" if split else "all",
         "clusters": fleet,
         "requests": requests,
         "get_p50_ms": _ms(gets, 0.5),
@@ -79,24 +91,18 @@ async def run(
 
 
 async def _split(
-    clusters: int, requests: int, url: str, tmp: Path
+    clusters: int, requests: int, url: str, tmp: Path, processes: int
 ) -> tuple[int, list[float], list[float]]:
-    """Production's shape: the fleet is set up in this process, then an ``api`` process and a
-    ``controllers`` process serve it and this one only sends the requests."""
-    setup = plane_settings(tmp, url, ready_recheck=3600.0)
-    setup = setup.model_copy(update={"sim": setup.sim.model_copy(update={"database_url": url})})
-    async with running(setup) as plane:
-        created, _ = await create_ready_clusters(plane.store, clusters)
-    roles = ["controllers", "api"]
-    async with orbit_processes(
-        roles, url, tmp, sim_database_url=url, sim_endpoint_port=setup.sim_endpoint_port(),
-        ready_recheck=60.0,
-    ) as procs:  # fmt: skip
-        (controllers, _), (_, api_port) = procs
-        await at_rest(controllers.pid)
-        token = (tmp / "api-1" / "admin.token").read_text().strip()
+    """Production's shape: the fleet is set up in this process, then an ``api`` process and
+    ``processes`` ``controllers`` processes serve it and this one only sends the requests."""
+    fleet = await postgres_fleet(url, tmp, clusters)
+    roles = ["controllers"] * processes + ["api"]
+    async with orbit_processes(roles, url, tmp, sim_database_url=url, ready_recheck=60.0) as procs:
+        await processes_steady([port for _, port in procs[:processes]], cluster_passes=fleet)
+        api_port = procs[-1][1]
+        token = (tmp / f"api-{processes}" / "admin.token").read_text().strip()
         gets, creates = await _measure(f"http://127.0.0.1:{api_port}", token, clusters, requests)
-    return len(created), gets, creates
+    return fleet, gets, creates
 
 
 async def _measure(
@@ -131,12 +137,21 @@ def main() -> None:
     p.add_argument(
         "--split",
         action="store_true",
-        help="serve from an `orbit server --role api` process and reconcile in a "
-        "`--role controllers` one, as in production (PostgreSQL only)",
+        help="serve from an `orbit server --role api` process and reconcile in "
+        "`--role controllers` ones (--processes, default 1), as in production (PostgreSQL only)",
     )
     args = p.parse_args()
     with workdir(args.data_dir) as tmp:
-        emit(asyncio.run(run(args.clusters, args.requests, args.database_url, tmp, args.split)))
+        result = run(
+            args.clusters,
+            args.requests,
+            args.database_url,
+            tmp,
+            args.split,
+            args.processes,
+            keep=args.data_dir is not None,
+        )
+        emit(asyncio.run(result))
 
 
 if __name__ == "__main__":

@@ -29,13 +29,17 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, DeliverySettings, Settings, SimSettings
+from orbit.crypto import Keyring
 from orbit.runtime.manager import Manager
-from orbit.server.runner import Plane
+from orbit.server.runner import Plane, running
+from orbit.simplane import certs
+from orbit.store import open_store
 from orbit.store.base import ResourceStore
 
 TEMPLATE = "sim-single-1-0-0"
@@ -55,10 +59,26 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         default=None,
-        help="keep the plane's SQLite databases here, not in a temporary directory, and reuse "
-        "the clusters a run before left there (one set-up for several benchmarks)",
+        help="keep the set-up here (SQLite files; with --database-url, the name of a kept "
+        "PostgreSQL database), not in a temporary place, and reuse the clusters a run before "
+        "left there (one set-up for several benchmarks)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="controller processes: 1 runs Orbit in this process; N >= 2 runs N "
+        "`orbit server --role controllers` subprocesses sharing the shards (PostgreSQL only)",
     )
     return p
+
+
+def check_processes(processes: int, database_url: str | None) -> None:
+    """Several controller processes share a store only on PostgreSQL."""
+    if processes < 1:
+        raise SystemExit("--processes must be at least 1")
+    if processes > 1 and not database_url:
+        raise SystemExit("--processes 2 or more needs --database-url (PostgreSQL)")
 
 
 @contextlib.contextmanager
@@ -101,8 +121,12 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(database_url: str | None, tmp: Path) -> AsyncIterator[str | None]:
-    """None (SQLite under ``tmp``, chosen by Settings) or a new PostgreSQL database's URL."""
+async def fresh_database(
+    database_url: str | None, tmp: Path, *, keep: bool = False
+) -> AsyncIterator[str | None]:
+    """None (SQLite under ``tmp``, chosen by Settings) or a PostgreSQL database's URL: a new
+    one dropped afterwards, or with ``keep`` (``--data-dir``) the one whose name ``tmp``
+    records (``bench-database``), made on first use and kept."""
     if not database_url:
         yield None
         return
@@ -110,27 +134,45 @@ async def fresh_database(database_url: str | None, tmp: Path) -> AsyncIterator[s
     if not url.drivername.startswith("postgresql"):
         raise SystemExit("--database-url must be a PostgreSQL URL (SQLite is the default)")
     url = url.set(drivername="postgresql+asyncpg")
-    name = f"orbit_bench_{secrets.token_hex(4)}"
+    recorded = tmp / "bench-database"
+    if keep and recorded.exists():
+        name = recorded.read_text().strip()
+    else:
+        name = f"orbit_bench_{secrets.token_hex(4)}"
     admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            exists = await conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            )
+            if not exists:
+                await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        if keep:
+            recorded.write_text(name + "\n")
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            async with admin.connect() as conn:
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+def kept_ports(tmp: Path) -> list[int]:
+    """[API port, simulated endpoint port] of the plane set up in ``tmp``: chosen once and
+    kept there, as a restarted Orbit keeps its address (a new cluster endpoint port would
+    rewrite every cluster's status)."""
+    kept = tmp / "bench-ports.json"
+    ports = json.loads(kept.read_text()) if kept.exists() else [free_port(), free_port()]
+    kept.write_text(json.dumps(ports))
+    return [int(p) for p in ports]
 
 
 def plane_settings(
     tmp: Path, database_url: str | None, *, ready_recheck: float = 3600.0, **extra: Any
 ) -> Settings:
-    """The Orbit Plane with zero node and pod latency: pure control-plane cost. Its ports are
-    kept in ``tmp`` and used again by the next plane there, as a restarted Orbit keeps its
-    address (a new cluster endpoint port would rewrite every cluster's status)."""
-    kept = tmp / "bench-ports.json"
-    ports = json.loads(kept.read_text()) if kept.exists() else [free_port(), free_port()]
-    kept.write_text(json.dumps(ports))
+    """The Orbit Plane with zero node and pod latency: pure control-plane cost, on the ports
+    kept in ``tmp`` (:func:`kept_ports`)."""
+    ports = kept_ports(tmp)
     return Settings(
         data_dir=tmp,
         database_url=database_url,
@@ -149,15 +191,19 @@ async def orbit_processes(
     tmp: Path,
     *,
     sim_database_url: str,
-    sim_endpoint_port: int | None = None,
     ready_recheck: float = 3600.0,
 ) -> AsyncIterator[list[tuple[subprocess.Popen[bytes], int]]]:
     """One ``orbit server --role ROLE`` process per role on one store and sim plane database,
     zero simulated latency, each in its own data dir under ``tmp`` (``ROLE-INDEX``); yields
-    (process, port) once every one answers ``/readyz`` (listed and holding its shards).
-    ``sim_endpoint_port`` is where a ``controllers`` process serves the clusters' endpoints
-    (those of a fleet set up before, unchanged; give it with one such process only). SIGTERM
-    on exit."""
+    (process, port) once every one answers ``/readyz`` (listed and holding its shards). As
+    production runs them, they share the keyring, and the controllers share the clusters'
+    endpoint port (the one kept in ``tmp``, so a fleet set up before keeps its endpoints) and
+    its certificate (docs/production.md). SIGTERM on exit."""
+    key_file = tmp / "keys.json"
+    Keyring.load(key_file)  # made here once, not raced for by the processes
+    tls_dir = tmp / "simplane-tls"
+    certs.ensure_certificate(tls_dir, hosts=("127.0.0.1",))
+    endpoint_port = kept_ports(tmp)[1]
     procs: list[tuple[subprocess.Popen[bytes], int]] = []
     for i, role in enumerate(roles):
         port = free_port()
@@ -166,11 +212,12 @@ async def orbit_processes(
             ORBIT_SIM__NODE_LATENCY="0",
             ORBIT_SIM__POD_LATENCY="0",
             ORBIT_SIM__DATABASE_URL=sim_database_url,
-            ORBIT_SIM__ENDPOINT_PORT=str(
-                sim_endpoint_port if sim_endpoint_port and role == "controllers" else free_port()
-            ),
+            ORBIT_SIM__ENDPOINT_PORT=str(endpoint_port if role == "controllers" else free_port()),
+            ORBIT_SIM__TLS_DIR=str(tls_dir),
+            ORBIT_SECURITY__KEY_FILE=str(key_file),
             ORBIT_CONTROLLERS__POLL_INTERVAL="0.05",
             ORBIT_CONTROLLERS__READY_RECHECK=str(ready_recheck),
+            ORBIT_DELIVERY__DRIFT_INTERVAL="3600",
             ORBIT_LOG_LEVEL="WARNING",
         )
         cmd = [sys.executable, "-m", "orbit.main", "server", "--role", role]
@@ -205,24 +252,70 @@ async def orbit_processes(
                 proc.kill()
 
 
-async def at_rest(
-    pid: int,
+async def scrape(http: httpx.AsyncClient, port: int) -> dict[tuple[str, str], float]:
+    """A process's ``/metrics``: (sample name, controller label or "") -> value."""
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    return {
+        (sample.name, sample.labels.get("controller", "")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def processes_steady(
+    ports: list[int],
     *,
-    cores: float = 0.5,
+    cluster_passes: int = 0,
+    shards: int = 16,
     timeout: float = 3600.0,  # noqa: ASYNC109 (a bound on the wait, not a deadline)
 ) -> None:
-    """Until process ``pid`` uses less than ``cores`` over a 2 s window: another process,
-    whose queues this one cannot see, has come to rest (its start-up resync is over)."""
+    """:func:`steady` for controller processes, read from their ``/metrics``: every one is
+    ready and holds some of the ``shards`` (all of them held), their cluster passes add up to
+    ``cluster_passes``, and every work queue is empty with nothing in flight."""
     deadline = time.monotonic() + timeout
-    _, before = rss_and_cpu(pid)
-    while True:
-        await asyncio.sleep(2.0)
-        _, after = rss_and_cpu(pid)
-        if (after - before) / 2.0 < cores:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"process {pid} still busy after {timeout:.0f} s")
-        before = after
+    async with httpx.AsyncClient(timeout=10) as http:
+        while True:
+            found = [await scrape(http, port) for port in ports]
+            held = [m.get(("orbit_shards_held", ""), 0) for m in found]
+            passes = sum(
+                m.get(("orbit_controller_reconciles_total", "clusterdeployment"), 0) for m in found
+            )
+            idle = all(
+                value == 0
+                for m in found
+                for (name, _), value in m.items()
+                if name in ("orbit_controller_queue_depth", "orbit_controller_in_flight")
+            )
+            ready = all(m.get(("orbit_controllers_ready", ""), 0) == 1 for m in found)
+            if ready and idle and all(held) and sum(held) == shards and passes >= cluster_passes:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the processes not steady within {timeout:.0f} s")
+            await asyncio.sleep(0.25)
+
+
+async def postgres_fleet(url: str, tmp: Path, clusters: int) -> int:
+    """At least ``clusters`` Ready clusters in the store at ``url`` (its simulated plane in the
+    same database, as the controller processes share it), brought up by a plane in this
+    process without health checks (the set-up is not measured) unless a run before left
+    them; how many there are."""
+    if (found := await ready_count(url)) >= clusters:
+        return found
+    setup = plane_settings(tmp, url, ready_recheck=3600.0)
+    setup = setup.model_copy(update={"sim": setup.sim.model_copy(update={"database_url": url})})
+    async with running(setup) as plane:
+        created, _ = await create_ready_clusters(plane.store, clusters)
+    return len(created)
+
+
+async def ready_count(store_url: str) -> int:
+    """How many ClusterDeployments in ``default`` are Ready in the store at ``store_url``."""
+    store = await open_store(store_url)
+    try:
+        items = (await store.list(v1alpha1.ClusterDeployment, "default")).items
+        return sum(c.status.phase == v1alpha1.Phase.READY for c in items)
+    finally:
+        await store.close()
 
 
 def cluster(name: str, labels: dict[str, str] | None = None) -> v1alpha1.ClusterDeployment:

@@ -3,25 +3,28 @@ provisioning latency, i.e. the pure control-plane cost (admission, store, contro
 
     .venv/bin/python bench/provision.py --clusters 1000 [--database-url postgresql://...]
     .venv/bin/python bench/provision.py --clusters 1000 --database-url ... --processes 2
+        [--data-dir DIR]
 
 Prints one JSON object: total seconds, clusters/s, p50/p99 seconds from create to Ready, and
 the store's writes per second over the run. With one process (default) admission, the store
 and the controllers run in this process, as ``orbit up`` does (no HTTP). With
 ``--processes N`` (PostgreSQL only) this process admits and writes the clusters and N
-``orbit server --role controllers`` subprocesses reconcile them, splitting the shards.
+``orbit server --role controllers`` subprocesses reconcile them, splitting the shards; with
+``--data-dir`` its PostgreSQL database is kept, and the fleet serves ``idle.py``,
+``restart.py`` and ``api_latency.py --split`` with the same ``--processes`` and ``--data-dir``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import time
 from pathlib import Path
 
 from common import (
     ReadyWatch,
     backend,
+    check_processes,
     cluster,
     emit,
     fresh_database,
@@ -29,10 +32,12 @@ from common import (
     orbit_processes,
     parser,
     percentile,
+    workdir,
 )
 
 from orbit import catalog, controllers
 from orbit.admission import Admission
+from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, Settings
 from orbit.providers.registry import ProviderRegistry
 from orbit.providers.sim import SimProvider
@@ -41,10 +46,21 @@ from orbit.store import open_store
 
 
 async def run(
-    clusters: int, database_url: str | None, workers: int, tmp: Path, processes: int = 1
+    clusters: int,
+    database_url: str | None,
+    workers: int,
+    tmp: Path,
+    processes: int = 1,
+    keep: bool = False,
 ) -> dict[str, object]:
-    async with fresh_database(database_url, tmp) as url:
+    check_processes(processes, database_url)
+    if keep and processes == 1:
+        raise SystemExit("--data-dir keeps the fleet of --processes 2 or more only")
+    async with fresh_database(database_url, tmp, keep=keep) as url:
         store = await open_store(url or f"sqlite:///{tmp / 'orbit.db'}")
+        if (await store.list(v1alpha1.ClusterDeployment, "default")).items:
+            await store.close()
+            raise SystemExit(f"provisioning is measured from an empty store; {tmp} has a fleet")
         sim_url = url if processes > 1 and url else str(tmp / "sim.db")
         sim = await SimPlane.open(SimPlaneSettings(database_url=sim_url, node_latency=0))
         providers = ProviderRegistry()
@@ -56,8 +72,6 @@ async def run(
         )
         async with contextlib.AsyncExitStack() as stack:
             if processes > 1:
-                if not url:
-                    raise SystemExit("--processes needs --database-url (PostgreSQL)")
                 await stack.enter_async_context(
                     orbit_processes(["controllers"] * processes, url, tmp, sim_database_url=url)
                 )
@@ -100,15 +114,17 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--clusters", type=int, default=1000)
     p.add_argument("--workers", type=int, default=16, help="reconcile workers per controller")
-    p.add_argument(
-        "--processes", type=int, default=1, help="controller processes (PostgreSQL only)"
-    )
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(
-            run(args.clusters, args.database_url, args.workers, Path(tmp), args.processes)
+    with workdir(args.data_dir) as tmp:
+        result = run(
+            args.clusters,
+            args.database_url,
+            args.workers,
+            tmp,
+            args.processes,
+            keep=args.data_dir is not None,
         )
-    emit(result)
+        emit(asyncio.run(result))
 
 
 if __name__ == "__main__":

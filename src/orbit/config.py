@@ -73,7 +73,14 @@ class SimSettings(BaseModel):
         default=None,
         ge=1,
         le=65535,
-        description="HTTPS port of the simulated clusters' Kubernetes APIs (default: port + 1).",
+        description="HTTPS port of the simulated clusters' Kubernetes APIs (default: port + 1). "
+        "Several controller processes on one host may share it (SO_REUSEPORT) when they share "
+        "the simulated plane's database and its tls_dir.",
+    )
+    tls_dir: Path | None = Field(
+        default=None,
+        description="Where the simulated clusters' endpoint certificate and key are kept "
+        "(made on first use; default: <data_dir>/simplane-tls).",
     )
 
 

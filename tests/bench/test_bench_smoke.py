@@ -3,13 +3,16 @@ the documented shape. Timings are never asserted (benchmarks measure; tests do n
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -97,14 +100,83 @@ def test_a_kept_data_dir_is_set_up_once_and_shared(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_api_latency_split_across_an_api_and_a_controllers_process(
+def test_one_postgresql_fleet_serves_every_benchmark_with_two_controller_processes(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    args = ["api_latency.py", "--clusters", "3", "--requests", "3", "--split"]
+    data = tmp_path / "fleet"
+    pg = ["--database-url", postgres_url, "--processes", "2", "--data-dir", str(data)]
+    made = run_bench(["provision.py", "--clusters", "4", *pg], tmp_path)
+    assert (made["backend"], made["processes"], made["clusters"]) == ("postgresql", 2, 4)
+    database = (data / "bench-database").read_text().strip()
+    try:
+        before = _clusters(postgres_url, database)
+        assert sorted(before) == [f"bench-{i:05d}" for i in range(4)]
+        assert all(before.values())
+        idle = run_bench(["idle.py", "--clusters", "4", "--minutes", "0.02", *pg], tmp_path)
+        assert (idle["processes"], idle["clusters"]) == (2, 4)
+        restart = run_bench(["restart.py", "--clusters", "4", *pg], tmp_path)
+        assert (restart["processes"], restart["clusters"]) == (2, 4)
+        assert restart["reconciles"] >= 4
+        args = ["api_latency.py", "--clusters", "4", "--requests", "3", "--split", *pg]
+        api = run_bench(args, tmp_path)
+        assert api["processes"] == "api+2 controllers" and api["clusters"] == 4
+        # Set up once; no later run moved an endpoint (the processes share the kept port and
+        # certificate), and provisioning refuses a store that already has a fleet.
+        after = _clusters(postgres_url, database)
+        assert {name: after[name] for name in before} == before
+        again = subprocess.run(
+            [sys.executable, str(BENCH / "provision.py"), "--clusters", "4", *pg],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+        )  # fmt: skip
+        assert again.returncode != 0 and "empty store" in again.stderr
+    finally:
+        _drop(postgres_url, database)
+
+
+def _clusters(server_url: str, database: str) -> dict[str, str | None]:
+    """name -> endpoint of the ClusterDeployments in ``database`` on that server."""
+    url = make_url(server_url).set(drivername="postgresql", database=database)
+
+    async def read() -> dict[str, str | None]:
+        conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            rows = await conn.fetch(
+                "SELECT name, body FROM resources WHERE kind = 'ClusterDeployment'"
+            )
+        finally:
+            await conn.close()
+        return {r["name"]: json.loads(r["body"])["status"].get("endpoint") for r in rows}
+
+    return asyncio.run(read())
+
+
+def _drop(server_url: str, database: str) -> None:
+    url = make_url(server_url).set(drivername="postgresql")
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.mark.slow
+def test_delivery_with_two_controller_processes(tmp_path: Path, postgres_url: str) -> None:
+    args = ["delivery.py", "--templates", "2", "--clusters", "2", "--processes", "2"]
     result = run_bench([*args, "--database-url", postgres_url], tmp_path)
-    assert result["backend"] == "postgresql" and result["processes"] == "api+controllers"
-    assert result["clusters"] == 3
-    assert {"get_p99_ms", "create_p99_ms"} <= result.keys()
+    assert (result["backend"], result["processes"]) == ("postgresql", 2)
+    assert result["complete"] is True and result["deployed"] == 4
+
+
+def test_several_processes_need_postgresql(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "idle.py"), "--processes", "2"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0 and "needs --database-url" in done.stderr
 
 
 def test_plot_draws_a_png(tmp_path: Path) -> None:

@@ -8,10 +8,12 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import wait_for
 from tests.scale.conftest import Databases, Deployment, holder_pid, holders, sql
+from tests.server.test_metrics import samples
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -76,6 +78,10 @@ def test_kill_9_of_a_controller_process_hands_its_shards_over(
     # Leases moved: the survivor holds every shard, the dead one's changed hands.
     after = holders(databases.store_url)
     assert {holder_pid(h) for h in after.values()} == {second.pid}
+    # ...and its /metrics says so, with the passes it made.
+    scraped = samples(httpx.get(f"{second.url}/metrics", timeout=10).text)
+    assert scraped[("orbit_shards_held", "")] == SHARDS
+    assert scraped[("orbit_controller_reconciles_total", "clusterdeployment")] >= COUNT // 2
     moved = sql(
         databases.store_url,
         "SELECT shard, transitions FROM shard_leases WHERE shard = ANY($1::int[])",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from orbit.security.secrets import SecretVault, credential_secret
 from orbit.security.tokens import TokenStore
 from orbit.server.accesspoint.serving import serving as accesspoint_serving
 from orbit.server.app import create_app, wire_security
-from orbit.server.routes import health
+from orbit.server.routes import health, metrics
 from orbit.simplane import SimPlane, SimPlaneSettings, certs
 from orbit.simplane.api import create_router as simplane_router
 
@@ -85,7 +86,7 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
         keyring = Keyring.configured(keys=settings.security.keys, key_file=settings.key_file())
         vault = SecretVault(resources, keyring)
         cert, key, ca = certs.ensure_certificate(
-            settings.data_dir / "simplane-tls", hosts=(settings.host,)
+            settings.sim.tls_dir or settings.data_dir / "simplane-tls", hosts=(settings.host,)
         )
         sim = await SimPlane.open(
             SimPlaneSettings(
@@ -172,7 +173,10 @@ async def cluster_endpoints(
     sim: SimPlane, settings: Settings, *, cert: Path, key: Path
 ) -> AsyncIterator[None]:
     """Serve the simulated clusters' Kubernetes APIs over HTTPS (kubectl sends bearer tokens
-    over TLS only), on their own port, as real clusters have their own endpoints."""
+    over TLS only), on their own port, as real clusters have their own endpoints. The port is
+    bound with SO_REUSEPORT: several controller processes on one host, all serving the same
+    simulated plane database, share it (the kernel spreads connections between them), so a
+    cluster's endpoint does not depend on which process reconciled it."""
     app = FastAPI(title="Orbit simulated clusters", openapi_url=None, docs_url=None)
     app.include_router(simplane_router(sim))
     server = _EmbeddedServer(
@@ -186,10 +190,11 @@ async def cluster_endpoints(
             log_level="warning",
         )
     )
-    task = asyncio.create_task(server.serve())
+    listener = _shared_listener(settings.host, settings.sim_endpoint_port())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if task.done():
-            task.result()  # the listener failed (port taken): raise its error
+            task.result()  # the listener failed: raise its error
             raise RuntimeError("the cluster endpoint listener stopped before it started")
         await asyncio.sleep(0.02)
     log.info("Simulated cluster endpoints at %s", settings.sim_endpoint_url())
@@ -198,6 +203,22 @@ async def cluster_endpoints(
     finally:
         server.should_exit = True
         await task
+
+
+def _shared_listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` that other processes may bind too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 AdminCallback = Callable[[bootstrap.Bootstrap], None]
@@ -269,6 +290,7 @@ def _health_app(settings: Settings) -> FastAPI:
     app.state.store = None
     app.state.readiness = readiness
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app
 
 

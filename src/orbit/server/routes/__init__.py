@@ -16,6 +16,7 @@ from orbit.server.routes import (
     health,
     hooks,
     kubeconfig,
+    metrics,
     oidc,
     proxy,
     resources,
@@ -32,6 +33,7 @@ def api_router() -> APIRouter:
     store and the rest on ``request.app.state``), so every app shares them."""
     router = APIRouter()
     router.include_router(health.router)
+    router.include_router(metrics.router)
     router.include_router(discovery.router)
     router.include_router(kubeconfig.router)
     router.include_router(tokens.router)

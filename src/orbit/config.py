@@ -41,8 +41,9 @@ class ControllerSettings(BaseModel):
     ready_recheck_rate: float = Field(
         default=50.0,
         gt=0,
-        description="Most health observations of Ready clusters per second per controller "
-        "process: past ready_recheck x this many clusters, each is observed less often.",
+        description="Most health observations of Ready clusters per second in all (controller "
+        "processes split it by their share of the shards): past ready_recheck x this many "
+        "clusters, each is observed less often.",
     )
 
 

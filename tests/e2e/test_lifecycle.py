@@ -86,7 +86,9 @@ def test_create_scale_upgrade_delete(orbit_factory: Callable[..., Orbit]) -> Non
 def test_ttl_cluster_expires_with_an_event(orbit_factory: Callable[..., Orbit]) -> None:
     orbit = orbit_factory()
     orbit.start()
-    orbit.ok("create", "cluster", "short", "--template", "sim-single-1-0-0", "--ttl", "5s")
+    # 20 s: long enough for the next CLI call to find it on a loaded machine (with 5 s, a CI
+    # run once saw it expire before `orbit get` started).
+    orbit.ok("create", "cluster", "short", "--template", "sim-single-1-0-0", "--ttl", "20s")
     uid = _cluster(orbit, "short")["metadata"]["uid"]
 
     def gone() -> bool:
@@ -94,7 +96,7 @@ def test_ttl_cluster_expires_with_an_event(orbit_factory: Callable[..., Orbit]) 
 
     wait_for(gone, timeout=120, what="the ttl cluster to disappear", on_fail=orbit.log_tail)
     events = orbit.ok("events", "cluster/short")
-    assert "Expired" in events and "ttl 5s" in events
+    assert "Expired" in events and "ttl 20s" in events
     assert orbit.sim_api(f"/simplane/v1/clusters/{uid}").status_code == 404
 
 

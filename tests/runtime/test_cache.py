@@ -209,3 +209,48 @@ async def test_shared_lists_decode_each_version_once(store: SqlStore) -> None:
         # A store without a cache answers with plain lists.
         plain = await list_shared(store, v1alpha1.Credential, "team-a", selector=red)
         assert [c.spec.description for c in plain] == ["rotated"]
+
+
+async def test_read_own_writes_serves_from_memory_every_write_this_process_made(
+    store: SqlStore, database_url: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's authorization cache: it starts the feed reader itself, and a write this
+    process made around the cache (a request creating a binding) is in its very next read,
+    still from memory; another process's write arrives when the reader polls it."""
+    await make_namespace(store)
+    cache = CachedStore(store, KINDS, read_own_writes=True)
+    assert (await cache.list(v1alpha1.Credential)).items == []  # lists, starts the reader
+    assert store.buffered_changes(await store.revision()) is not None
+
+    reads: list[Any] = []
+    real_get, real_list = store.get, store.list
+
+    async def counting_get(*args: Any, **kwargs: Any) -> Any:
+        reads.append(("get", args))
+        return await real_get(*args, **kwargs)
+
+    async def counting_list(*args: Any, **kwargs: Any) -> Any:
+        reads.append(("list", args))
+        return await real_list(*args, **kwargs)
+
+    monkeypatch.setattr(store, "get", counting_get)
+    monkeypatch.setattr(store, "list", counting_list)
+    for i in range(5):
+        made = await store.create(credential(f"w{i}"))  # through the store, not the cache
+        assert await cache.get(v1alpha1.Credential, "team-a", f"w{i}") == made
+    await store.delete(v1alpha1.Credential, "team-a", "w0")
+    with pytest.raises(errors.NotFound):
+        await cache.get(v1alpha1.Credential, "team-a", "w0")
+    assert reads == []  # every read above came from memory
+
+    other = await database_url.open()  # another process's store on the same database
+    try:
+        await other.create(credential("theirs"))
+
+        async def arrived() -> bool:
+            names = [c.metadata.name for c in (await cache.list(v1alpha1.Credential)).items]
+            return "theirs" in names
+
+        await eventually(arrived, what="the other process's write in the cache")
+    finally:
+        await other.close()

@@ -94,6 +94,7 @@ def build_manager(
         ready_recheck=ctl.ready_recheck,
         ready_recheck_rate=ctl.ready_recheck_rate,
         catalog_namespace=catalog,
+        shards=shards,
     )
     # Each controller writes its kind's status: its own status writes need no second pass.
     controller(

@@ -125,12 +125,28 @@ class _Kind:
 class _Buffered(Protocol):
     def buffered_changes(self, since: int) -> tuple[list[WatchEvent], int] | None: ...
 
+    async def follow_changes(self) -> None: ...
+
+    async def caught_up_with_own_writes(self) -> bool: ...
+
 
 class CachedStore:
     """A ResourceStore reading ``kinds`` from memory; see the module docstring."""
 
-    def __init__(self, store: ResourceStore, kinds: Iterable[type[v1alpha1.Resource]]) -> None:
+    def __init__(
+        self,
+        store: ResourceStore,
+        kinds: Iterable[type[v1alpha1.Resource]],
+        *,
+        read_own_writes: bool = False,
+    ) -> None:
+        """``read_own_writes``: every read first waits (briefly) until the feed reader has
+        read every write this process made through any path, not only through this cache,
+        and starts the reader if no watcher did (the API's authorization cache: a binding
+        created by a request applies to the next one). Off for controllers: a stale read
+        costs them a conflict and a retry, and their many writes would make reads wait."""
         kinds = tuple(kinds)
+        self._read_own_writes = read_own_writes
         self._store = store
         self._kinds = {k.KIND for k in kinds}
         self._feed = cast(_Buffered, store) if hasattr(store, "buffered_changes") else None
@@ -150,6 +166,10 @@ class CachedStore:
         """The cached objects of ``kind``, caught up with the feed; None: read the store."""
         if kind not in self._kinds or self._feed is None:
             return None
+        if self._read_own_writes and not await self._feed.caught_up_with_own_writes():
+            if self._revision is not None:
+                return None  # the reader lags this process's writes: read the store this time
+            await self._feed.follow_changes()
         self._catch_up()
         if self._revision is None:
             async with self._listing:  # one list for every pass that found the cache empty

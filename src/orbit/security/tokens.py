@@ -33,6 +33,7 @@ from orbit.api import v1alpha1
 from orbit.security.identity import ALL_SCOPES, SCOPES, Identity
 from orbit.store import engine as engines
 from orbit.store import schema
+from orbit.store.base import ResourceStore
 from orbit.store.sql import SqlStore
 
 PREFIX = "orbit_"
@@ -110,8 +111,10 @@ def split(token: str) -> tuple[str, str] | None:
 class TokenStore:
     """Tokens in the store's database (``api_tokens``), and authentication by token."""
 
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
+    def __init__(self, store: SqlStore, *, users: ResourceStore | None = None) -> None:
+        """``users``: where an authenticated token's User is read (default ``store``; the API
+        passes its authorization cache)."""
+        self._store: ResourceStore = users or store
         self._engine = store.engine
         self._verified: dict[str, bytes] = {}
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from orbit.api import v1alpha1
+from orbit.runtime.cache import CachedStore
 from orbit.security.audit import AuditLog
 from orbit.security.rbac import Authorizer
 from orbit.security.secrets import SecretVault
@@ -73,7 +75,19 @@ def create_app(
 
 def wire_security(app: FastAPI, store: SqlStore) -> None:
     """Authenticate with tokens kept in ``store``; authorize with its role bindings; audit
-    every change into its hash-chained log."""
-    app.state.tokens = TokenStore(store)
-    app.state.authorizer = Authorizer(store)
+    every change into its hash-chained log.
+
+    Users and role bindings are read from an informer cache fed by the change feed, so a
+    request's identity and permission checks cost no database round trip but the token's
+    row (a revoked token is refused at once). A change made through this process applies to
+    its next request (the cache waits for the feed to pass this process's writes); one made
+    through another process applies once this process's feed reader polls it (every 0.5 s,
+    the store's poll interval), as a Kubernetes API server's RBAC informers do."""
+    reads = CachedStore(
+        store,
+        (v1alpha1.User, v1alpha1.ClusterRoleBinding, v1alpha1.RoleBinding),
+        read_own_writes=True,
+    )
+    app.state.tokens = TokenStore(store, users=reads)
+    app.state.authorizer = Authorizer(reads)
     app.state.audit = AuditLog(store.engine)

@@ -120,6 +120,7 @@ class SqlStore:
         self._write_lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._hub: FeedHub | None = None
+        self._written = 0  # the newest revision this process committed
         self._closed = False
         self._compact_every = min(5.0, feed_retention)
         self._next_compaction = time.monotonic() + self._compact_every
@@ -408,6 +409,30 @@ class SqlStore:
         events = hub.since(since)
         return None if events is None else (events, max(cursor, since))
 
+    async def follow_changes(self) -> None:
+        """Start this process's feed reader now (the first watcher starts it otherwise), so
+        :meth:`buffered_changes` has something to hand an informer cache."""
+        self._check_open()
+        await self._feed_hub()
+
+    async def caught_up_with_own_writes(self, timeout: float = 2.0) -> bool:  # noqa: ASYNC109
+        """Wait until the feed reader has read every change this process committed (at once
+        when it has: a write pokes it); False without a reader or after ``timeout`` seconds.
+        A cache that waits for this before a read reads this process's own writes."""
+        hub = self._hub
+        if hub is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout):
+                while hub.cursor < self._written and not self._closed:
+                    moved = hub.moved()
+                    if hub.cursor >= self._written:
+                        break
+                    await moved.wait()
+        except TimeoutError:
+            return False
+        return hub.cursor >= self._written
+
     async def _feed_hub(self) -> FeedHub:
         """The process's one reader of the change feed, started by the first watcher."""
         if self._hub is None:
@@ -503,6 +528,7 @@ class SqlStore:
                     if tx.noop:
                         await trans.rollback()
             if not tx.noop:
+                self._written = max(self._written, tx.revision)
                 self._notify()
                 if time.monotonic() >= self._next_compaction:
                     await self._compact_quietly()

@@ -18,7 +18,7 @@ from datetime import datetime
 from orbit.api import v1alpha1
 from orbit.api.v1alpha1 import ConditionType, Phase, Reason
 from orbit.controllers.clusterdeployment import phases, status
-from orbit.controllers.clusterdeployment.pacing import HealthPacer
+from orbit.controllers.clusterdeployment.pacing import HealthPacer, Shards
 from orbit.controllers.clusterdeployment.phases import Blocked, Scope
 from orbit.errors import NotFound
 from orbit.providers import base
@@ -42,13 +42,14 @@ class ClusterDeploymentReconciler:
         ready_recheck_rate: float = 50.0,
         clock: Callable[[], datetime] = v1alpha1.now,
         catalog_namespace: str = "default",
+        shards: Shards | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog_namespace
         self._providers = providers
         self._recorder = recorder
         self._poll = poll_interval
-        self._pacer = HealthPacer(ready_recheck, ready_recheck_rate)
+        self._pacer = HealthPacer(ready_recheck, ready_recheck_rate, shards=shards)
         self._clock = clock
         # (kind, namespace, name) of a template or credential -> (namespace, name) of clusters
         # that reference it (from their namespace or the catalog's), learnt on each pass; only

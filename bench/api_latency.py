@@ -100,7 +100,7 @@ async def _split(
     async with orbit_processes(roles, url, tmp, sim_database_url=url, ready_recheck=60.0) as procs:
         await processes_steady([port for _, port in procs[:processes]], cluster_passes=fleet)
         api_port = procs[-1][1]
-        token = (tmp / f"api-{processes}" / "admin.token").read_text().strip()
+        token = (tmp / "admin.token").read_text().strip()
         gets, creates = await _measure(f"http://127.0.0.1:{api_port}", token, clusters, requests)
     return fleet, gets, creates
 

@@ -196,7 +196,8 @@ async def orbit_processes(
     """One ``orbit server --role ROLE`` process per role on one store and sim plane database,
     zero simulated latency, each in its own data dir under ``tmp`` (``ROLE-INDEX``); yields
     (process, port) once every one answers ``/readyz`` (listed and holding its shards). As
-    production runs them, they share the keyring, and the controllers share the clusters'
+    production runs them, they share the keyring (and the admin token file, ``tmp/admin.token``,
+    written by the first ``api`` process on a new store), and the controllers share the clusters'
     endpoint port (the one kept in ``tmp``, so a fleet set up before keeps its endpoints) and
     its certificate (docs/production.md). SIGTERM on exit."""
     key_file = tmp / "keys.json"
@@ -215,6 +216,7 @@ async def orbit_processes(
             ORBIT_SIM__ENDPOINT_PORT=str(endpoint_port if role == "controllers" else free_port()),
             ORBIT_SIM__TLS_DIR=str(tls_dir),
             ORBIT_SECURITY__KEY_FILE=str(key_file),
+            ORBIT_SECURITY__ADMIN_TOKEN_FILE=str(tmp / "admin.token"),
             ORBIT_CONTROLLERS__POLL_INTERVAL="0.05",
             ORBIT_CONTROLLERS__READY_RECHECK=str(ready_recheck),
             ORBIT_DELIVERY__DRIFT_INTERVAL="3600",

@@ -141,3 +141,18 @@ async def test_a_signed_push_hook_syncs_now(fleet: Fleet, orbit: Orbit) -> None:
         gitlab = await http.post(path, content=b"{}", headers={"X-Gitlab-Token": HOOK_SECRET})
         assert gitlab.status_code == 202, gitlab.text
     await orbit.ready("late")
+    # Every call is audited: who (the hook, once verified), on what, and how it ended.
+    records = [
+        (r.actor, r.verb, r.resource, r.namespace, r.name, r.outcome)
+        for r in await app.state.audit.list(resource="gitrepositories/hook")
+    ]
+    refused = ("anonymous", "create", "gitrepositories/hook", NS)
+    assert sorted(records) == sorted(
+        [
+            (*refused, "fleet", "denied"),
+            (*refused, "fleet", "denied"),
+            (*refused, "nope", "denied"),
+            (f"hook:{NS}/fleet", "create", "gitrepositories/hook", NS, "fleet", "success"),
+            (f"hook:{NS}/fleet", "create", "gitrepositories/hook", NS, "fleet", "success"),
+        ]
+    )

@@ -2,8 +2,10 @@
 
 A pure ASGI middleware (so watch streams and proxied responses pass through untouched) that
 records every POST, PUT, PATCH and DELETE on the Orbit API (``/apis/...``), on ``/auth/...`` and
-``/admin/...``, and every write through the AccessPoint (``/clusters/{namespace}/{name}/proxy/
-...``), whatever its outcome: 2xx is ``success``, 401 and 403 ``denied``, anything else
+``/admin/...``, every write through the AccessPoint (``/clusters/{namespace}/{name}/proxy/
+...``) and every call of a GitRepository's sync hook (``/hooks/v1/...``: resource
+``gitrepositories/hook``, actor ``hook:<namespace>/<name>`` once its signature verifies),
+whatever its outcome: 2xx is ``success``, 401 and 403 ``denied``, anything else
 ``failed``. Reads are not audited. What a record holds (see :mod:`orbit.security.audit`):
 
 - ``actor``: ``scope["state"]["identity"].user``, which the authentication dependency leaves
@@ -103,6 +105,9 @@ def target(method: str, path: str) -> Target | None:
         return _item(rest or [head])
     if head == "clusters" and len(segments) >= 4 and segments[3] == "proxy":
         return Target(PROXY, namespace=segments[1], name=segments[2])
+    if head == "hooks" and len(segments) == 6 and segments[2] == "namespaces":
+        # /hooks/v1/namespaces/{ns}/{plural}/{name}: a git host asking for a sync.
+        return Target(f"{segments[4]}/hook", namespace=segments[3], name=segments[5])
     if head == "apis":
         return Target("")
     return None

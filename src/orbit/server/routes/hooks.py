@@ -6,7 +6,9 @@ A git host calls it on every push (GitHub, Gitea and Forgejo sign the body with
 no Orbit token, so it proves itself with that signature alone: a GitRepository without a hook,
 one that does not exist and a bad signature all get the same 401, which tells a caller
 nothing. A verified call sets the ``requested-at`` annotation; the controller wakes on it and
-fetches at once. The body is not otherwise read: the sync always fetches the branch itself.
+fetches at once. Every call is in the audit log (actor ``hook:<namespace>/<name>`` when it
+verifies, ``anonymous`` and ``denied`` when not). The body is not otherwise read: the sync
+always fetches the branch itself.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 
 from orbit import errors
 from orbit.api import v1alpha1
+from orbit.security.identity import Identity
 from orbit.security.secrets import read_secret
 from orbit.server.credentials import vault_of
 from orbit.server.deps import StoreDep
@@ -43,6 +46,8 @@ async def sync_hook(request: Request, namespace: str, name: str, store: StoreDep
             "the hook call does not verify: sign the body with the secret of the "
             "GitRepository's spec.hook.secretRef (X-Hub-Signature-256: sha256=<hex>)"
         )
+    # The audit record's actor: the signature proves the caller holds the hook's secret.
+    request.state.identity = Identity(user=f"hook:{namespace}/{name}", scopes=frozenset())
     stamp = datetime.now(UTC).isoformat(timespec="microseconds")
     for _ in range(5):  # a concurrent write moved the resourceVersion: read it again
         repo = await store.get(v1alpha1.GitRepository, namespace, name)

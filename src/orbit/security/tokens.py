@@ -189,6 +189,7 @@ class TokenStore:
             raise errors.Unauthorized("the bearer token is not an Orbit token (orbit_<id>_...)")
         token_id, secret = parts
         async with engines.translate_errors(self._engine), self._engine.connect() as conn:
+            await engines.single_statement(conn)  # every request reads it: no BEGIN, no ROLLBACK
             row = (await conn.execute(sa.select(_rows).where(_rows.c.id == token_id))).first()
         if row is None or not self._check_secret(token_id, secret, row.secret_hash):
             raise errors.Unauthorized("the token is not valid")

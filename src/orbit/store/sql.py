@@ -493,9 +493,9 @@ class SqlStore:
         database (pass False for a single statement, which is consistent by itself)."""
         self._check_open()
         async with engines.translate_errors(self._engine), self._engine.connect() as conn:
-            if self._sqlite and not snapshot:
-                await conn.execution_options(**{engines.SQLITE_BEGIN: engines.SINGLE_STATEMENT})
-            elif snapshot and not self._sqlite:
+            if not snapshot:
+                await engines.single_statement(conn)
+            elif not self._sqlite:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 

@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
-from orbit import errors
+from orbit import errors, secretfiles
 from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, GitOpsSettings, Settings, SimSettings
+from orbit.gitops import open_identity
 from orbit.server.runner import Plane, running
 from tests.gitrepo.conftest import git, make_bare
 
@@ -72,8 +73,15 @@ class Fleet:
             target.write_text(text)
         git("add", "-A", cwd=self.clone)
         git("commit", "-q", "-m", message, cwd=self.clone)
-        git("push", "-q", "origin", "HEAD:main", cwd=self.clone)
-        return self.head()
+        for _ in range(5):  # Orbit may push its write-back between our pull and our push
+            try:
+                git("push", "-q", "origin", "HEAD:main", cwd=self.clone)
+                break
+            except AssertionError:
+                git("pull", "-q", "--rebase", "origin", "main", cwd=self.clone)
+        else:
+            raise AssertionError("could not push: the branch kept moving")
+        return git("rev-parse", "HEAD", cwd=self.clone).strip()
 
     def head(self) -> str:
         return git("rev-parse", "main", cwd=self.path).strip()
@@ -117,6 +125,30 @@ def cluster_yaml(name: str, *, workers: int = 1, namespace: str = "default") -> 
         "  config:\n"
         f"    workers: {workers}\n"
     )
+
+
+def credential_yaml(name: str, value: str, *, namespace: str = "default") -> str:
+    """A Credential of provider sim with the secret value ``token`` (in plain text)."""
+    return (
+        "apiVersion: orbit.k8or.io/v1alpha1\n"
+        "kind: Credential\n"
+        "metadata:\n"
+        f"  name: {name}\n"
+        f"  namespace: {namespace}\n"
+        "spec:\n"
+        "  provider: sim\n"
+        "  config:\n"
+        "    region: lab  # not secret\n"
+        "  secretData:\n"
+        f"    token: {value}\n"
+    )
+
+
+def encrypted_for(orbit: Orbit, text: str) -> str:
+    """``text`` with its secret values encrypted for ``orbit``'s age identity."""
+    _, recipient = open_identity(orbit.settings().age_identity_file())
+    assert recipient is not None
+    return secretfiles.encrypt_text(text, [secretfiles.parse_recipient(recipient)])
 
 
 @dataclass

@@ -7,45 +7,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 
 import httpx
 import pytest
 
-from orbit import secretfiles
+from orbit import errors, secretfiles
 from orbit.api import v1alpha1
-from orbit.gitops import open_identity
 from orbit.security.secrets import credential_secret
 from orbit.server import create_app
-from tests.gitops.conftest import NS, Fleet, Orbit, cluster_yaml, until
+from tests.gitops.conftest import (
+    NS,
+    Fleet,
+    Orbit,
+    cluster_yaml,
+    credential_yaml,
+    encrypted_for,
+    until,
+)
 
 pytestmark = pytest.mark.slow  # a whole Orbit Plane against real git
 
 
 TOKEN = "tok-3f9a1c-very-secret"
 HOOK_SECRET = "hook-secret-5e1b"
-
-
-def credential_yaml(name: str, value: str, *, namespace: str = "default") -> str:
-    return (
-        "apiVersion: orbit.k8or.io/v1alpha1\n"
-        "kind: Credential\n"
-        "metadata:\n"
-        f"  name: {name}\n"
-        f"  namespace: {namespace}\n"
-        "spec:\n"
-        "  provider: sim\n"
-        "  config:\n"
-        "    region: lab  # not secret\n"
-        "  secretData:\n"
-        f"    token: {value}\n"
-    )
-
-
-def encrypted_for(orbit: Orbit, text: str) -> str:
-    _, recipient = open_identity(orbit.settings().age_identity_file())
-    assert recipient is not None
-    recipients = [secretfiles.parse_recipient(recipient)]
-    return secretfiles.encrypt_text(text, recipients)
 
 
 async def test_encrypted_credentials_are_decrypted_sealed_and_never_in_git(
@@ -104,7 +89,8 @@ async def _get(orbit: Orbit, cls: type[v1alpha1.Resource], name: str) -> v1alpha
     return next((o for o in found.items if o.metadata.name == name), None)
 
 
-async def test_a_signed_push_hook_syncs_now(fleet: Fleet, orbit: Orbit) -> None:
+async def hooked_repository(fleet: Fleet, orbit: Orbit) -> None:
+    """The hook's signing Credential, and the GitRepository whose hook it signs."""
     plane = orbit.plane
     assert plane is not None
     await orbit.store.create(
@@ -117,6 +103,12 @@ async def test_a_signed_push_hook_syncs_now(fleet: Fleet, orbit: Orbit) -> None:
         await orbit.store.get(v1alpha1.Credential, NS, "hook"), {"secret": HOOK_SECRET}
     )
     await orbit.repository(fleet.url, hook={"secretRef": {"name": "hook", "key": "secret"}})
+
+
+async def test_a_signed_push_hook_syncs_now(fleet: Fleet, orbit: Orbit) -> None:
+    plane = orbit.plane
+    assert plane is not None
+    await hooked_repository(fleet, orbit)
     await until(orbit.condition, "the first sync")
     fleet.commit({"clusters/late.yaml": cluster_yaml("late")})  # interval is 1h
 
@@ -156,3 +148,44 @@ async def test_a_signed_push_hook_syncs_now(fleet: Fleet, orbit: Orbit) -> None:
             (f"hook:{NS}/fleet", "create", "gitrepositories/hook", NS, "fleet", "success"),
         ]
     )
+
+
+async def test_a_hook_call_that_cannot_request_a_sync_says_so(
+    fleet: Fleet, orbit: Orbit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plane = orbit.plane
+    assert plane is not None
+    await hooked_repository(fleet, orbit)
+    await until(orbit.condition, "the first sync")
+    # The GitRepository changes under every attempt to annotate it.
+    attempts: list[str | None] = []
+    update = plane.store.update
+
+    async def always_moved(obj: Any, **kwargs: Any) -> Any:
+        if isinstance(obj, v1alpha1.GitRepository):
+            attempts.append(obj.metadata.resource_version)
+            raise errors.Conflict("the object has been modified; read it again")
+        return await update(obj, **kwargs)
+
+    monkeypatch.setattr(plane.store, "update", always_moved)
+    app = create_app(store=plane.store, vault=plane.vault)
+    body = b'{"ref": "refs/heads/main"}'
+    good = "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://orbit.test"
+    ) as http:
+        answer = await http.post(
+            f"/hooks/v1/namespaces/{NS}/gitrepositories/fleet",
+            content=body,
+            headers={"X-Hub-Signature-256": good},
+        )
+    monkeypatch.undo()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["reason"] == "ServiceUnavailable"
+    assert "the sync was not requested" in answer.json()["message"]
+    assert "call the hook again" in answer.json()["message"]
+    assert len(attempts) == 5
+    repo = await orbit.get_repository()
+    assert v1alpha1.ANNOTATION_REQUESTED not in repo.metadata.annotations
+    [record] = await app.state.audit.list(resource="gitrepositories/hook")
+    assert (record.actor, record.outcome) == (f"hook:{NS}/fleet", "failed")

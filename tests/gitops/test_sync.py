@@ -156,6 +156,15 @@ async def test_an_object_another_repository_owns_is_not_taken_over(
     shared = (await orbit.clusters())["shared"]
     assert shared.metadata.labels[v1alpha1.LABEL_REPOSITORY] == "first"
 
+    # Its state file is first's: second, which does not own it, never writes it.
+    async def first_wrote() -> bool:
+        doc = fleet.status("ClusterDeployment", "shared")
+        return bool(doc) and doc["status"].get("phase") == "Ready"
+
+    await until(first_wrote, "first's write-back", timeout=30)
+    await orbit.synced(await orbit.request_sync(name="second"), name="second")
+    assert fleet.status("ClusterDeployment", "shared")["writtenBy"] == "orbit-system/first"  # type: ignore[index]
+
 
 async def test_an_existing_unowned_object_is_adopted_and_then_pruned_with_its_file(
     fleet: Fleet, orbit: Orbit
@@ -181,3 +190,97 @@ async def test_an_existing_unowned_object_is_adopted_and_then_pruned_with_its_fi
         return "old" not in await orbit.clusters()
 
     await until(gone, "the adopted cluster pruned", timeout=30)
+
+
+async def test_pruning_deletes_only_what_the_repository_owns(fleet: Fleet, orbit: Orbit) -> None:
+    fleet.commit(
+        {"clusters/kept.yaml": cluster_yaml("kept"), "clusters/gone.yaml": cluster_yaml("gone")}
+    )
+    await orbit.repository(fleet.url)
+    # Made through the API, never in git: no owner labels ...
+    await orbit.store.create(
+        v1alpha1.ClusterDeployment.model_validate(yaml.safe_load(cluster_yaml("manual")))
+    )
+    # ... and one labelled as owned by another GitRepository (which does not exist).
+    other = v1alpha1.ClusterDeployment.model_validate(yaml.safe_load(cluster_yaml("theirs")))
+    other.metadata.labels.update(
+        {v1alpha1.LABEL_REPOSITORY: "other", v1alpha1.LABEL_REPOSITORY_NAMESPACE: "orbit-system"}
+    )
+    await orbit.store.create(other)
+    await orbit.ready("kept", "gone", "manual", "theirs")
+    assert (await orbit.clusters())["gone"].metadata.labels[v1alpha1.LABEL_REPOSITORY] == "fleet"
+
+    fleet.commit({"clusters/gone.yaml": None}, "remove gone")
+    ready = await orbit.synced(await orbit.request_sync())
+    assert ready.status == "True", ready.message
+    assert "1 pruned" in ready.message
+
+    async def pruned() -> bool:
+        return "gone" not in await orbit.clusters()
+
+    await until(pruned, "the owned cluster pruned", timeout=30)
+    clusters = await orbit.clusters()
+    assert set(clusters) == {"kept", "manual", "theirs"}
+    # Neither survivor was adopted either: they are not in the tree.
+    assert v1alpha1.LABEL_REPOSITORY not in clusters["manual"].metadata.labels
+    assert clusters["theirs"].metadata.labels[v1alpha1.LABEL_REPOSITORY] == "other"
+    assert clusters["manual"].metadata.deletion_timestamp is None
+    assert clusters["theirs"].metadata.deletion_timestamp is None
+    # The catalog's templates and credential, never in git, are all still there.
+    templates = await orbit.store.list(v1alpha1.ClusterTemplate, "default")
+    assert {t.metadata.name for t in templates.items} >= {"sim-single-1-0-0", "sim-ha-1-0-0"}
+    assert await orbit.store.get(v1alpha1.Credential, "default", "sim")
+    sim = await orbit.plane.sim.list_clusters()  # type: ignore[union-attr]
+    assert len(sim) == 3
+
+
+async def test_a_commit_admission_refuses_in_part_changes_nothing(
+    fleet: Fleet, orbit: Orbit
+) -> None:
+    fleet.commit({"clusters/a.yaml": cluster_yaml("a")})
+    await orbit.repository(fleet.url)
+    await orbit.ready("a")
+    # Every file parses and has a valid shape, but admission refuses a's new config (the
+    # template allows at most 20 workers), and b's template does not exist.
+    fleet.commit(
+        {
+            "clusters/a.yaml": cluster_yaml("a", workers=99),
+            "clusters/b.yaml": cluster_yaml("b").replace("sim-single-1-0-0", "nope-1-0-0"),
+            "clusters/c.yaml": cluster_yaml("c"),
+        },
+        "one good change, two refused",
+    )
+    ready = await orbit.synced(await orbit.request_sync())
+    assert (ready.status, ready.reason) == ("False", "ApplyFailed"), ready.message
+    assert "clusters/a.yaml:10: spec.config.workers: " in ready.message
+    assert "clusters/b.yaml:7: spec.template: " in ready.message
+    assert ready.message.endswith("nothing was applied")
+    clusters = await orbit.clusters()
+    assert set(clusters) == {"a"}  # c, valid on its own, was not created either
+    assert clusters["a"].spec.config == {"workers": 1}
+
+    # A template and a cluster using it in one commit: checked together, applied together.
+    template = (
+        "apiVersion: orbit.k8or.io/v1alpha1\n"
+        "kind: ClusterTemplate\n"
+        "metadata: {name: tiny-1-0-0, namespace: default}\n"
+        "spec:\n"
+        "  provider: sim\n"
+        "  version: 1.0.0\n"
+        "  kubernetesVersion: v1.30.6+k3s1\n"
+        "  parameters:\n"
+        "    {type: object, properties: {workers: {type: integer, maximum: 2, default: 1}}}\n"
+        "  cluster: {controlPlane: {count: 1}, workers: {count: '{{ workers }}'}}\n"
+    )
+    fleet.commit(
+        {
+            "clusters/a.yaml": cluster_yaml("a", workers=2),
+            "clusters/b.yaml": cluster_yaml("b").replace("sim-single-1-0-0", "tiny-1-0-0"),
+            "templates/tiny.yaml": template,
+        },
+        "fix",
+    )
+    ready = await orbit.synced(await orbit.request_sync())
+    assert ready.status == "True", ready.message
+    await orbit.ready("a", "b", "c")
+    assert (await orbit.clusters())["b"].spec.template == "tiny-1-0-0"

@@ -6,7 +6,8 @@ renders, template specs are immutable, a cluster's config satisfies its template
 credential exists and serves the same provider, and an upgrade follows the template's upgrade
 path; a template or credential of the shared catalog namespace is used only where an AccessRule
 allows it (:mod:`orbit.admission.access`); ServiceTemplates and the service lists of clusters,
-cluster templates and MultiClusterServices pass :mod:`orbit.admission.services`. A refusal is
+cluster templates and MultiClusterServices pass :mod:`orbit.admission.services`; a
+GitRepository's write-back tree stays apart from the tree it syncs. A refusal is
 :class:`orbit.errors.Invalid` with the field path of every cause, so nothing is written and
 the person sees what to change. Controllers write through the store directly.
 """
@@ -28,7 +29,7 @@ from orbit.admission.templates import (
     provider_cause,
 )
 from orbit.api import v1alpha1
-from orbit.errors import invalid
+from orbit.errors import Cause, invalid
 from orbit.store.base import ResourceStore
 
 
@@ -45,6 +46,10 @@ class Admission:
         self._store = store
         self._providers = providers
         self._catalog = catalog_namespace
+
+    def reading(self, store: ResourceStore) -> Admission:
+        """The same rules, reading other objects from ``store`` (a dry run's planned view)."""
+        return Admission(store, providers=self._providers, catalog_namespace=self._catalog)
 
     async def admit(
         self, new: v1alpha1.Resource, old: v1alpha1.Resource | None
@@ -67,6 +72,10 @@ class Admission:
         elif isinstance(new, v1alpha1.ServiceTemplate):
             assert old is None or isinstance(old, v1alpha1.ServiceTemplate)
             admit_service_template(new, old)
+        elif isinstance(new, v1alpha1.GitRepository) and (
+            overlap := v1alpha1.gitrepository.write_back_overlap(new.spec)
+        ):
+            raise invalid(new.KIND, new.metadata.name, Cause("spec.writeBack.path", overlap))
         return new
 
     async def admit_delete(self, obj: v1alpha1.Resource) -> None:

@@ -45,7 +45,7 @@ def init(
         typer.Option("--recipient", "-r", help="An age public key secrets are encrypted for."),
     ] = None,
 ) -> None:
-    """Scaffold a fleet repository: a README, a layout, an example cluster, a bootstrap."""
+    """Scaffold a fleet repository: a README, a layout with examples, a bootstrap."""
     target = directory.resolve()
     files = scaffold.files(
         url=url or target.as_uri(),
@@ -66,9 +66,15 @@ def init(
     typer.echo(f"Wrote {len(files)} files to {target}:")
     for f in files:
         typer.echo(f"  {f.path}")
-    typer.echo(
-        "Next: git init, commit, push; then `orbit apply -f bootstrap.yaml` (see README.md in it)."
-    )
+    if url is None:  # Orbit pushes its status into this working copy itself
+        typer.echo(
+            "Next: git init -b main, commit, and `git config receive.denyCurrentBranch"
+            " updateInstead` (Orbit pushes its status here); then `orbit apply -f bootstrap.yaml`."
+        )
+    else:
+        typer.echo(
+            "Next: git init, commit, push; then `orbit apply -f bootstrap.yaml` (see README.md)."
+        )
 
 
 @gitops_app.command("sync")

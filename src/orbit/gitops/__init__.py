@@ -3,7 +3,8 @@ written back next to them (ORBOS's "store all operations into the repository").
 
 - :mod:`~orbit.gitops.tree`: reading a tree of manifests, keeping file and line of each field;
 - :mod:`~orbit.gitops.desired`: what a repository wants, checked before anything is written;
-- :mod:`~orbit.gitops.apply`: applying through admission, adopting, pruning;
+- :mod:`~orbit.gitops.apply`: applying through admission (all or nothing), adopting, pruning;
+- :mod:`~orbit.gitops.plan`: the store as a sync's planned writes will leave it (its dry run);
 - :mod:`~orbit.gitops.status`: the written-back current state;
 - :mod:`~orbit.gitops.credentials`: a ``git`` Credential as git auth;
 - :mod:`~orbit.gitops.controller`: the GitRepository reconciler.

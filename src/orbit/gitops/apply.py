@@ -5,6 +5,13 @@ Credential's secret values through the vault (sealed, never in the body). An obj
 written only when it differs from what is stored (spec, labels, annotations, secret values),
 so a sync of an unchanged tree writes nothing.
 
+All or nothing: every change is first admitted in a dry run, against the store as the changes
+before it in the apply order will leave it (:class:`~orbit.gitops.plan.PlannedView`: a
+cluster whose template comes in the same commit is checked against that template). If
+admission refuses any object, or one belongs to another repository, nothing is written and
+each refusal is a problem at its file and line. Only a store that changes between the check
+and the write (another writer) can still refuse a write half-way; the next pass redoes it.
+
 Ownership is two labels (:func:`orbit.api.v1alpha1.owner_labels`). An object that exists
 without them, or owned by a GitRepository that no longer exists, is adopted; one owned by
 another existing GitRepository is a problem, not a tug of war. Labels come from git (plus the
@@ -29,6 +36,7 @@ from orbit import errors
 from orbit.admission import Admission
 from orbit.api import selectors, v1alpha1
 from orbit.gitops.desired import APPLY_ORDER, Desired
+from orbit.gitops.plan import PlannedView
 from orbit.gitops.tree import Problem
 from orbit.security.secrets import SecretVault, credential_secret, write_credential
 from orbit.store.base import ResourceStore
@@ -81,49 +89,78 @@ class Applier:
     async def apply(
         self, repo: v1alpha1.GitRepository, wanted: list[Desired], *, adopt_uid: AdoptUid
     ) -> Outcome:
+        """Check every change first, then write them all; with a problem, write none."""
         out = Outcome()
-        for item in wanted:
+        steps = await self._plan(repo, wanted, out)
+        if out.problems:
+            return out
+        for step in steps:
             try:
-                await self._apply_one(repo, item, out, adopt_uid)
-            except errors.Invalid as err:
-                causes = err.causes or (errors.Cause("", err.message),)
-                for cause in causes:
-                    text = f"{cause.field}: {cause.message}" if cause.field else cause.message
-                    out.problems.append(item.doc.problem(text, cause.field))
+                if step.current is None:
+                    await self._create(step.item.obj, out, adopt_uid)
+                else:
+                    await self._update(step, out)
+            except errors.Invalid as err:  # the store moved since the check: a later pass
+                _refused(step.item, err, out)
             except (errors.Conflict, errors.NotFound, errors.AlreadyExists) as err:
-                out.problems.append(item.doc.problem(err.message))
+                out.problems.append(step.item.doc.problem(err.message))
         return out
 
-    async def _apply_one(
-        self, repo: v1alpha1.GitRepository, item: Desired, out: Outcome, adopt_uid: AdoptUid
-    ) -> None:
+    async def _plan(
+        self, repo: v1alpha1.GitRepository, wanted: list[Desired], out: Outcome
+    ) -> list[_Step]:
+        """The writes ``wanted`` needs, each admitted against the store as the earlier ones
+        will have left it (a dry run); every refusal goes into ``out.problems``."""
+        view = PlannedView(self._store)
+        dry = self._admission.reading(view)
+        steps: list[_Step] = []
+        for item in wanted:
+            try:
+                step = await self._step(repo, item, out)
+                if step is None:
+                    continue
+                await dry.admit(step.obj, step.current)
+            except errors.Invalid as err:
+                _refused(item, err, out)
+                continue
+            except (errors.Conflict, errors.NotFound, errors.AlreadyExists) as err:
+                out.problems.append(item.doc.problem(err.message))
+                continue
+            view.plan(step.obj)
+            steps.append(step)
+        return steps
+
+    async def _step(
+        self, repo: v1alpha1.GitRepository, item: Desired, out: Outcome
+    ) -> _Step | None:
+        """What writing ``item`` takes: None when nothing (unchanged, or it must wait)."""
         obj = item.obj
         cls = type(obj)
         try:
             current = await self._store.get(cls, obj.metadata.namespace, obj.metadata.name)
         except errors.NotFound:
-            current = None
-        if current is None:
-            await self._create(obj, out, adopt_uid)
-            return
+            return _Step(item, obj, None)
         if current.metadata.deletion_timestamp is not None:
             out.waiting.append(f"{label(obj)}: the previous object is still being deleted")
-            return
+            return None
         owner = await self._other_owner(repo, current)
         if owner is not None:
             out.problems.append(
                 item.doc.problem(f"{label(obj)} is managed by GitRepository {owner}")
             )
-            return
+            return None
         merged = _merged(obj, current)
         if await self._same(merged, current):
             out.unchanged += 1
-            return
-        adopted = not _owned_by(current, repo)
-        log.info("Updating %s from git", label(obj), extra={"source": item.doc.source})
-        await self._admission.admit(merged, current)
-        await self._write(merged, current)
-        (out.adopted if adopted else out.updated).append(label(obj))
+            return None
+        return _Step(item, merged, current, adopted=not owned_by(current, repo))
+
+    async def _update(self, step: _Step, out: Outcome) -> None:
+        obj = step.item.obj
+        log.info("Updating %s from git", label(obj), extra={"source": step.item.doc.source})
+        await self._admission.admit(step.obj, step.current)
+        await self._write(step.obj, step.current)
+        (out.adopted if step.adopted else out.updated).append(label(obj))
 
     async def _create(self, obj: v1alpha1.Resource, out: Outcome, adopt_uid: AdoptUid) -> None:
         await self._admission.admit(obj, None)
@@ -157,7 +194,7 @@ class Applier:
         labels = obj.metadata.labels
         name = labels.get(v1alpha1.LABEL_REPOSITORY)
         namespace = labels.get(v1alpha1.LABEL_REPOSITORY_NAMESPACE)
-        if name is None or namespace is None or _owned_by(obj, repo):
+        if name is None or namespace is None or owned_by(obj, repo):
             return None
         try:
             await self._store.get(v1alpha1.GitRepository, namespace, name)
@@ -212,7 +249,27 @@ class Applier:
         return pruned, waiting
 
 
-def _owned_by(obj: v1alpha1.Resource, repo: v1alpha1.GitRepository) -> bool:
+@dataclass
+class _Step:
+    """One write a sync makes: ``obj`` (the wanted object, or ``current`` with the wanted
+    spec, labels and annotations) over ``current`` (None: a create)."""
+
+    item: Desired
+    obj: v1alpha1.Resource
+    current: v1alpha1.Resource | None
+    adopted: bool = False
+
+
+def _refused(item: Desired, err: errors.Invalid, out: Outcome) -> None:
+    """Each cause of an admission refusal, at the line of its field."""
+    causes = err.causes or (errors.Cause("", err.message),)
+    for cause in causes:
+        text = f"{cause.field}: {cause.message}" if cause.field else cause.message
+        out.problems.append(item.doc.problem(text, cause.field))
+
+
+def owned_by(obj: v1alpha1.Resource, repo: v1alpha1.GitRepository) -> bool:
+    """Whether ``obj`` carries ``repo``'s owner labels."""
     labels = obj.metadata.labels
     return labels.get(v1alpha1.LABEL_REPOSITORY) == repo.metadata.name and labels.get(
         v1alpha1.LABEL_REPOSITORY_NAMESPACE

@@ -7,12 +7,16 @@ A pass, level-based like every other:
 2. **Sync** when one is due (the interval passed, the spec changed, or the sync hook set the
    ``requested-at`` annotation): fetch the branch into the working copy
    (``<data_dir>/gitops/<uid>``), read the tree, and either report every problem with its file
-   and line and change nothing (``Ready=False ParseFailed``), or apply it and prune
-   (:mod:`orbit.gitops.apply`). The commit applied and the inventory go into the status.
+   and line and change nothing (``Ready=False``, ``ParseFailed``, or ``ApplyFailed`` for what
+   admission refuses in the dry run), or apply it and prune (:mod:`orbit.gitops.apply`). The
+   commit applied and the inventory go into the status. A sync request (the annotation) is
+   handled by the attempt it causes, whatever comes of it.
 3. **Write back** the current state of what the repository owns
    (:mod:`orbit.gitops.status`) when it differs from what the branch holds, at most once every
    ``gitops.write_interval`` seconds: commit, push, and on a concurrent push redo the commit
-   on top of it (:meth:`orbit.gitrepo.WorkingCopy.commit_and_push`).
+   on top of it (:meth:`orbit.gitrepo.WorkingCopy.commit_and_push`). A file at a status path
+   that Orbit did not write (its ``writtenBy`` names no GitRepository, or another that
+   exists) is left as it is, and named in ``WrittenBack=False FileKept``.
 
 Owned objects wake their repository when they change, so their new state reaches git within
 seconds, not at the next interval. Git failures are conditions with git's own reason (a
@@ -32,7 +36,7 @@ from orbit import errors, gitrepo
 from orbit.admission import Admission
 from orbit.api import v1alpha1
 from orbit.gitops import credentials, status, tree
-from orbit.gitops.apply import Applier, Outcome
+from orbit.gitops.apply import Applier, Outcome, owned_by
 from orbit.gitops.desired import APPLY_ORDER, Decrypt, desired_objects
 from orbit.runtime.reconcile import Request, Result, Watch
 from orbit.security.secrets import SecretVault
@@ -126,6 +130,11 @@ class GitRepositoryReconciler:
         synced = False
         due = _sync_due(repo, p.status, interval)
         if due <= 0:
+            # The request is handled by this attempt, whatever comes of it (`orbit gitops sync
+            # --wait` then reports a fetch or credential failure instead of waiting on).
+            p.status.last_handled_request = repo.metadata.annotations.get(
+                v1alpha1.ANNOTATION_REQUESTED
+            )
             auth = await self._auth(p)
             if auth is None:
                 p.requeue.append(interval)
@@ -143,6 +152,10 @@ class GitRepositoryReconciler:
             p.requeue.append(due)
         if not repo.spec.write_back.enabled:
             _written(p, "False", v1alpha1.gitrepository.REASON_DISABLED, "write-back is off")
+            return
+        if overlap := v1alpha1.gitrepository.write_back_overlap(repo.spec):
+            # Admission refuses this; a GitRepository stored before that rule gets here.
+            _written(p, "False", v1alpha1.gitrepository.REASON_DISABLED, overlap)
             return
         memory = self._memory.setdefault(_key(repo), _Memory())
         # A look at every owned object costs a read each: at most one per write interval
@@ -168,7 +181,6 @@ class GitRepositoryReconciler:
         sha = await copy.sync(repo.spec.url, branch=repo.spec.branch, auth=auth)
         p.status.last_sync_time = v1alpha1.now()
         p.status.observed_generation = repo.metadata.generation
-        p.status.last_handled_request = repo.metadata.annotations.get(v1alpha1.ANNOTATION_REQUESTED)
         root = copy.path
         skip = [repo.spec.write_back.path]
         files = tree.files_under(root, repo.spec.path, skip=skip)
@@ -211,9 +223,13 @@ class GitRepositoryReconciler:
         repo = p.repo
         if not copy.path.exists():
             return  # never fetched yet: the next sync clones it
-        changes = await self._status_changes(p, copy)
+        changes, kept = await self._status_changes(p, copy)
         if not changes:
-            if p.status.last_written_commit is None:
+            if kept:
+                _kept(p, kept, "")
+            elif p.status.last_written_commit is None or _condition_reason(
+                p.status, v1alpha1.gitrepository.CONDITION_WRITTEN_BACK
+            ) == (v1alpha1.gitrepository.REASON_FILE_KEPT):
                 _written(p, "True", v1alpha1.gitrepository.REASON_PUSHED, "up to date")
             return
         auth = auth or await self._auth(p)
@@ -244,14 +260,21 @@ class GitRepositoryReconciler:
             p.status.last_written_commit = sha
             p.status.last_write_time = v1alpha1.now()
         what = changes[0].summary if len(changes) == 1 else f"{len(changes)} objects"
+        if kept:
+            _kept(p, kept, f"pushed {what}; ")
+            return
         _written(p, "True", v1alpha1.gitrepository.REASON_PUSHED, f"pushed {what}")
 
-    async def _status_changes(self, p: _Pass, copy: gitrepo.WorkingCopy) -> list[status.Change]:
+    async def _status_changes(
+        self, p: _Pass, copy: gitrepo.WorkingCopy
+    ) -> tuple[list[status.Change], list[str]]:
         """Status files that differ from the branch: owned objects' new states, and the
-        files of objects that left the inventory (and the store)."""
+        files of objects that left the inventory (and the store); and the files kept as they
+        are because Orbit did not write them (one line each, naming the file)."""
         repo = p.repo
         base = repo.spec.write_back.path
         changes: list[status.Change] = []
+        kept: list[str] = []
         written: set[str] = set()
         services = await self._services(repo, p.status.inventory)
         for item in p.status.inventory:
@@ -260,8 +283,14 @@ class GitRepositoryReconciler:
                 obj = await self._store.get(cls, item.namespace, item.name)
             except errors.NotFound:
                 continue
+            if not owned_by(obj, repo):
+                continue  # not applied (a refused sync) or another repository's: not ours
             path = status.status_path(base, item.kind, item.namespace, item.name)
             written.add(path)
+            if (refusal := await self._not_ours(repo, copy, path)) is not None:
+                log.warning("GitRepository %s: %s", _repository_key(repo), refusal)
+                kept.append(refusal)
+                continue
             doc = status.status_document(
                 obj,
                 repository=_repository_key(repo),
@@ -281,7 +310,29 @@ class GitRepositoryReconciler:
             recorded = status.read_recorded(_on_disk(copy.path, path) or b"")
             if recorded is not None and recorded.repository == me:
                 changes.append(status.Change(path, None, f"{_describe_path(base, path)} is gone"))
-        return changes
+        return changes, kept
+
+    async def _not_ours(
+        self, repo: v1alpha1.GitRepository, copy: gitrepo.WorkingCopy, path: str
+    ) -> str | None:
+        """Why the file at ``path`` must be left as it is, or None when Orbit may write it:
+        absent, or a status file whose ``writtenBy`` names this repository or one that no
+        longer exists (whose objects this one adopts, as on a rebuilt Orbit Plane)."""
+        held = _on_disk(copy.path, path)
+        if held is None:
+            return None
+        recorded = status.read_recorded(held)
+        writer = recorded.repository if recorded is not None else None
+        if writer is None:
+            return f"{path} was not written by Orbit (it has no writtenBy): it is left as it is"
+        if writer == _repository_key(repo):
+            return None
+        namespace, _, name = writer.partition("/")
+        try:
+            await self._store.get(v1alpha1.GitRepository, namespace, name)
+        except errors.NotFound:
+            return None
+        return f"{path} is written by GitRepository {writer}: it is left as it is"
 
     async def _services(
         self, repo: v1alpha1.GitRepository, inventory: Iterable[v1alpha1.ManagedObject]
@@ -339,11 +390,15 @@ def _listed(problems: list[tree.Problem]) -> str:
 
 def _report(p: _Pass, outcome: Outcome, short: str) -> None:
     if outcome.problems:
+        # Normally nothing was written: every change is checked before any is (apply.py); only
+        # a store that changed between the check and the write refuses half-way.
+        written = outcome.created or outcome.updated or outcome.adopted
+        after = f"applied: {outcome.summary()}" if written else "nothing was applied"
         _ready(
             p,
             "False",
             v1alpha1.gitrepository.REASON_APPLY_FAILED,
-            f"commit {short}: {outcome.summary()}; refused: {_listed(outcome.problems)}",
+            f"commit {short}: refused: {_listed(outcome.problems)}; {after}",
         )
         return
     message = f"applied commit {short}: {outcome.summary()}"
@@ -374,6 +429,18 @@ def _ready(p: _Pass, state: str, reason: str, message: str) -> None:
 
 def _written(p: _Pass, state: str, reason: str, message: str) -> None:
     _set(p, v1alpha1.gitrepository.CONDITION_WRITTEN_BACK, state, reason, message)
+
+
+def _kept(p: _Pass, kept: list[str], done: str) -> None:
+    """``WrittenBack=False``: files at status paths that Orbit did not write, left alone."""
+    shown = "; ".join(kept[:_MAX_LISTED])
+    more = f"; and {len(kept) - _MAX_LISTED} more" if len(kept) > _MAX_LISTED else ""
+    then = (
+        "move or remove it for Orbit to record that object's state"
+        if len(kept) == 1
+        else "move or remove them for Orbit to record those objects' states"
+    )
+    _written(p, "False", v1alpha1.gitrepository.REASON_FILE_KEPT, f"{done}{shown}{more}; {then}")
 
 
 def _on_disk(root: Path, path: str) -> bytes | None:

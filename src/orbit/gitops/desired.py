@@ -1,8 +1,7 @@
 """From documents to the objects a repository wants: checked, owned, secrets opened.
 
-Everything a sync could refuse is refused here, before anything is written, so a tree with a
-mistake changes nothing (the ``Ready`` condition lists each :class:`~orbit.gitops.tree.Problem`
-with its file and line):
+What the documents alone tell is checked here, before anything is written (the ``Ready``
+condition lists each :class:`~orbit.gitops.tree.Problem` with its file and line):
 
 - only kinds people write may come from git (not Events, ServiceSets, Users or
   ClusterRoleBindings, which Orbit or its administrators write);
@@ -12,6 +11,9 @@ with its file and line):
 - a Credential's ``spec.secretData`` values encrypted with age (``ENC[age,...]``): a
   plaintext value is refused, so one committed by mistake is never applied either, and each
   value is decrypted with the Orbit Plane's identity.
+
+What needs the store (admission, ownership) is checked by :mod:`orbit.gitops.apply`'s dry run,
+also before anything is written: a tree with a mistake changes nothing.
 
 Server-managed fields in a document (``status``, ``metadata.uid``, ``resourceVersion``...) are
 ignored, as ``kubectl apply`` ignores them.

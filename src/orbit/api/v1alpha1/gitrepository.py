@@ -6,7 +6,8 @@ what it owns (:data:`LABEL_REPOSITORY`, :data:`LABEL_REPOSITORY_NAMESPACE`) and,
 ``spec.prune``, deletes what it owns that left the tree. A tree that does not parse changes
 nothing: the ``Ready`` condition names the file and line. With ``spec.writeBack`` (the default)
 Orbit writes the current state of what it owns into the same repository under
-``spec.writeBack.path`` (``.orbit/status/<namespace>/<kind>/<name>.yaml``) and pushes.
+``spec.writeBack.path`` (``.orbit/status/<namespace>/<kind>/<name>.yaml``) and pushes; that
+tree stays apart from the synced one (:func:`write_back_overlap`, checked at admission).
 
 Tenancy: a GitRepository manages objects of its own namespace only, except in the fleet
 namespace (:data:`FLEET_NAMESPACE`, writable by global admins), where it may manage every
@@ -22,6 +23,7 @@ from __future__ import annotations
 import posixpath
 import re
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -53,6 +55,7 @@ REASON_SUSPENDED = "Suspended"
 REASON_PUSHED = "Pushed"
 REASON_PUSH_FAILED = "PushFailed"
 REASON_DISABLED = "Disabled"
+REASON_FILE_KEPT = "FileKept"
 
 MIN_INTERVAL = timedelta(seconds=1)
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$")
@@ -143,6 +146,32 @@ class GitRepositorySpec(Model):
 
     def interval_seconds(self) -> float:
         return parse_duration(self.interval).total_seconds()
+
+
+def write_back_overlap(spec: GitRepositorySpec) -> str | None:
+    """Why ``spec.writeBack.path`` mixes with the synced tree, or None when it does not.
+
+    Orbit writes only under ``writeBack.path`` and reads only under ``spec.path``; the two
+    trees must stay apart, so that a person's file is never where Orbit writes and Orbit's files
+    are never read as desired state. A write-back tree under the synced path is allowed when it
+    is hidden (a directory starting with ``.``, as the default ``.orbit/status``): the tree
+    reader never enters those.
+    """
+    synced, written = PurePosixPath(spec.path), PurePosixPath(spec.write_back.path)
+    if synced == written or synced.is_relative_to(written):
+        return (
+            f"writeBack.path {spec.write_back.path!r} holds the synced path {spec.path!r}: "
+            "Orbit would read its own status files as desired state; use a separate directory"
+        )
+    if written.is_relative_to(synced) and not any(
+        part.startswith(".") for part in written.relative_to(synced).parts
+    ):
+        return (
+            f"writeBack.path {spec.write_back.path!r} is inside the synced path {spec.path!r}: "
+            "Orbit would write among your files; use a hidden directory (.orbit/status) or one "
+            "outside the synced path"
+        )
+    return None
 
 
 class ManagedObject(Model):

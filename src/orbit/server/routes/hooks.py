@@ -6,7 +6,9 @@ A git host calls it on every push (GitHub, Gitea and Forgejo sign the body with
 no Orbit token, so it proves itself with that signature alone: a GitRepository without a hook,
 one that does not exist and a bad signature all get the same 401, which tells a caller
 nothing. A verified call sets the ``requested-at`` annotation; the controller wakes on it and
-fetches at once. Every call is in the audit log (actor ``hook:<namespace>/<name>`` when it
+fetches at once. When the GitRepository changes under each of five attempts to annotate it,
+no sync is requested and the call gets a 503 saying so, for the caller to call again (a git
+host's "redeliver"). Every call is in the audit log (actor ``hook:<namespace>/<name>`` when it
 verifies, ``anonymous`` and ``denied`` when not). The body is not otherwise read: the sync
 always fetches the branch itself.
 """
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PATH = "/hooks/v1/namespaces/{namespace}/gitrepositories/{name}"
 MAX_BODY = 1024 * 1024
+_ATTEMPTS = 5
 router = APIRouter(tags=["gitops"])
 
 
@@ -49,7 +52,7 @@ async def sync_hook(request: Request, namespace: str, name: str, store: StoreDep
     # The audit record's actor: the signature proves the caller holds the hook's secret.
     request.state.identity = Identity(user=f"hook:{namespace}/{name}", scopes=frozenset())
     stamp = datetime.now(UTC).isoformat(timespec="microseconds")
-    for _ in range(5):  # a concurrent write moved the resourceVersion: read it again
+    for _ in range(_ATTEMPTS):  # a concurrent write moved the resourceVersion: read it again
         repo = await store.get(v1alpha1.GitRepository, namespace, name)
         repo.metadata.annotations[v1alpha1.ANNOTATION_REQUESTED] = stamp
         try:
@@ -57,6 +60,17 @@ async def sync_hook(request: Request, namespace: str, name: str, store: StoreDep
             break
         except errors.Conflict:
             continue
+    else:
+        log.warning(
+            "Sync of GitRepository %s/%s not requested: it changed on each of %d attempts",
+            namespace,
+            name,
+            _ATTEMPTS,
+        )
+        raise errors.Unavailable(
+            f"the sync was not requested: GitRepository {namespace}/{name} changed on each of "
+            f"{_ATTEMPTS} attempts to annotate it; call the hook again (redeliver the push event)"
+        )
     log.info("Sync of GitRepository %s/%s requested through its hook", namespace, name)
     return JSONResponse({"accepted": True, "requestedAt": stamp}, status_code=202)
 

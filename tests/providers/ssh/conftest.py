@@ -5,7 +5,9 @@ port, each with a generated host key and the test's authorized key, logging in a
 hosts share this machine's filesystem, so each gets its own root directory and the template
 puts K3s's paths under it (``{address}`` in providerSpec paths). The stand-in K3s
 (``standin-install.sh`` and ``standin_k3s.py``, wrapped as one binary per version) is installed
-air-gapped. At the end every process the stand-in started is stopped by its pid file, then sshd.
+air-gapped (``install_server`` serves the same files over HTTP on loopback, for installs by
+URL). Host keys learned on first use are kept under the lab (``ORBIT_SSH_HOST_KEYS_DIR``). At
+the end every process the stand-in started is stopped by its pid file, then sshd.
 
 The sshd part is :mod:`tests.sshd`, shared with the git-over-SSH tests. Needs
 ``/usr/sbin/sshd`` (Debian: ``apt-get install openssh-server``) and root; skipped with the
@@ -15,9 +17,12 @@ reason otherwise, unless ORBIT_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.server
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,12 +51,13 @@ class SshHost(SshdHost):
     """A test host of the provider: an sshd whose root holds the stand-in's files."""
 
     def log(self) -> list[str]:
+        return [what for _, what in self.timed_log()]
+
+    def timed_log(self) -> list[tuple[float, str]]:
+        """The stand-in's install log: (timestamp, what) per line."""
         path = self.root / "install.log"
-        return (
-            [" ".join(x.split()[1:]) for x in path.read_text().splitlines()]
-            if path.exists()
-            else []
-        )
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [(float(x.split()[0]), " ".join(x.split()[1:])) for x in lines]
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -122,6 +128,15 @@ class Lab:
             "env": {"K3S_STANDIN_DIR": root},
             "serverArgs": ["--bind-address", "{address}"],
         }
+
+    def events(self) -> list[tuple[float, str]]:
+        """The stand-in server's event log (on the first host): (timestamp, what) per line."""
+        path = self.hosts[0].path("var/lib/rancher/k3s/server/standin-events.log")
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [(float(x.split()[0]), " ".join(x.split()[1:])) for x in lines]
+
+    def authorized_keys(self) -> Path:
+        return self.base / "authorized_keys"
 
     def stop_services(self) -> None:
         """Stop what the stand-in started (by its pid files), then wait for it to go."""
@@ -197,7 +212,32 @@ def stop_lab(lab: Lab) -> None:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+    monkeypatch.setenv("ORBIT_SSH_HOST_KEYS_DIR", str(tmp_path / "lab" / "host-keys"))
     made = start_lab(tmp_path / "lab")
     yield made
     stop_lab(made)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def install_server(lab: Lab) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving ``/install.sh`` (the stand-in install script) and
+    ``/k3s-<version>`` (the stand-in binaries); yields its base URL."""
+    served = lab.base / "served"
+    served.mkdir()
+    (served / "install.sh").write_bytes((HERE / "standin-install.sh").read_bytes())
+    for binary in lab.binaries.iterdir():
+        (served / binary.name).write_bytes(binary.read_bytes())
+    handler = functools.partial(_Quiet, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

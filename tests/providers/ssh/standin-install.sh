@@ -1,15 +1,18 @@
 #!/bin/sh
-# A stand-in for K3s's install script (https://get.k3s.io), air-gapped only: it obeys the
-# real one's contract for what the ssh provider uses.
+# A stand-in for K3s's install script (https://get.k3s.io): it obeys the real one's contract
+# for what the ssh provider uses, air-gapped or run from a download.
 #  - command: the first of "$INSTALL_K3S_EXEC $@" if server|agent, else agent when K3S_URL is
 #    set, else server; the rest are k3s flags (--data-dir, --write-kubeconfig, ...).
 #  - environment: INSTALL_K3S_VERSION, INSTALL_K3S_BIN_DIR, INSTALL_K3S_SYSTEMD_DIR,
-#    INSTALL_K3S_SKIP_DOWNLOAD (must be true: the binary is already in BIN_DIR), K3S_URL,
-#    K3S_TOKEN (kept in the service's env file, mode 0600, as the real script does).
+#    INSTALL_K3S_SKIP_DOWNLOAD (true: the binary is already in BIN_DIR; else it is downloaded,
+#    as the real script fetches it from GitHub, from $K3S_STANDIN_DOWNLOAD/k3s-<version>),
+#    K3S_URL, K3S_TOKEN (kept in the service's env file, mode 0600, as the real script does).
 #  - files: the service unit and env file, k3s-killall.sh, k3s[-agent]-uninstall.sh; the
 #    service is (re)started and, like systemd's notify, waited for.
-#  - test hooks: K3S_STANDIN_DIR/install.log gets one line per install; a file
-#    K3S_STANDIN_DIR/slow holding seconds makes the install sleep that long first.
+#  - test hooks: K3S_STANDIN_DIR/install.log gets a "begin" line when an install starts and
+#    one line per finished install or uninstall, each after a timestamp (seconds, nanosecond
+#    resolution); K3S_STANDIN_DIR/install.env holds the last install's INSTALL_K3S_*
+#    environment; a file K3S_STANDIN_DIR/slow holding seconds makes the install sleep first.
 set -e
 
 BIN_DIR=${INSTALL_K3S_BIN_DIR:-/usr/local/bin}
@@ -41,9 +44,21 @@ for arg in "$@"; do
   prev=$arg
 done
 
+mkdir -p "${LOG_DIR}"
+echo "$(date +%s.%N) begin ${CMD_K3S} ${INSTALL_K3S_VERSION} ${NODE_NAME}" >> "${LOG_DIR}/install.log"
+{ env | grep '^INSTALL_K3S_' || true; } | sort > "${LOG_DIR}/install.env"
+
 if [ "${INSTALL_K3S_SKIP_DOWNLOAD}" != true ]; then
-  echo "[ERROR] the stand-in installs air-gapped only (INSTALL_K3S_SKIP_DOWNLOAD=true)" >&2
-  exit 1
+  if [ -z "${K3S_STANDIN_DOWNLOAD}" ] || [ -z "${INSTALL_K3S_VERSION}" ]; then
+    echo "[ERROR] set K3S_STANDIN_DOWNLOAD and INSTALL_K3S_VERSION to download k3s" >&2
+    exit 1
+  fi
+  mkdir -p "${BIN_DIR}"
+  echo "[INFO] Downloading k3s ${INSTALL_K3S_VERSION}"
+  curl -sfL -o "${BIN_DIR}/k3s.download" "${K3S_STANDIN_DOWNLOAD}/k3s-${INSTALL_K3S_VERSION}" || {
+    echo "[ERROR] downloading k3s failed" >&2; exit 1; }
+  chmod 755 "${BIN_DIR}/k3s.download"
+  mv -f "${BIN_DIR}/k3s.download" "${BIN_DIR}/k3s"
 fi
 if [ ! -x "${BIN_DIR}/k3s" ]; then
   echo "[ERROR] ${BIN_DIR}/k3s is missing" >&2
@@ -89,7 +104,7 @@ cat > "${BIN_DIR}/${NAME}-uninstall.sh" <<EOF
 rm -f "${PIDFILE}" "${UNIT}" "${UNIT}.env" "${UNIT}.log"
 rm -rf "${DATA_DIR}" "\$(dirname "${KUBECONFIG_FILE}")"
 rm -f "${BIN_DIR}/k3s" "${BIN_DIR}/k3s-killall.sh" "${BIN_DIR}/${NAME}-uninstall.sh"
-echo "\$(date +%s) uninstall ${CMD_K3S} ${NODE_NAME}" >> "${LOG_DIR}/install.log"
+echo "\$(date +%s.%N) uninstall ${CMD_K3S} ${NODE_NAME}" >> "${LOG_DIR}/install.log"
 EOF
 chmod 755 "${BIN_DIR}/${NAME}-uninstall.sh"
 
@@ -113,5 +128,5 @@ else
   sleep 0.5
 fi
 kill -0 "$(cat "${PIDFILE}")" 2>/dev/null || { echo "[ERROR] ${NAME} exited" >&2; exit 1; }
-echo "$(date +%s) install ${CMD_K3S} ${have} ${NODE_NAME}" >> "${LOG_DIR}/install.log"
+echo "$(date +%s.%N) install ${CMD_K3S} ${have} ${NODE_NAME}" >> "${LOG_DIR}/install.log"
 echo "[INFO] systemd: Starting ${NAME}"

@@ -8,7 +8,13 @@ a SQLite file under ``--data-dir``; it writes ``--write-kubeconfig`` (server
 ``k3s agent`` (and ``k3s server`` with ``K3S_URL``, a joining server) heartbeats to the first
 server with ``K3S_TOKEN``; the server shows every heartbeating host as a Node (Ready while the
 heartbeats come, with the version it reports). ``PATCH`` of a Node's ``spec.unschedulable``
-cordons it, ``DELETE`` removes it, as in Kubernetes.
+cordons it, ``DELETE`` removes it, as in Kubernetes. Like the simulated API it serves, it has no
+eviction subresource (404), so a drain deletes pods instead.
+
+For the tests' eyes, ``<data-dir>/server/standin-events.log`` gets a line (a timestamp, then
+what happened) when a node first heartbeats at a version (``ready <node> <version>``: from then
+the API shows it Ready at that version), is cordoned (``cordon <node> <True|False>``), and when
+a pod is asked to go (``evict <ns>/<pod> <status>``, ``delete-pod <ns>/<pod> <status>``).
 """
 
 from __future__ import annotations
@@ -56,8 +62,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 class Registry:
     """The nodes, persisted like etcd would keep them; heartbeats only in memory."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, events: Path) -> None:
+        self.path, self.events = path, events
         self.nodes: dict[str, dict[str, Any]] = (
             json.loads(path.read_text()) if path.exists() else {}
         )
@@ -82,7 +88,12 @@ class Registry:
                 "cordoned": cordoned,
             }
             self.save()
+            self.event(f"ready {name} {version}")
         self.seen[name] = time.time()
+
+    def event(self, what: str) -> None:
+        with self.events.open("a") as log:
+            log.write(f"{time.time():.6f} {what}\n")
 
     def records(self) -> list[engine.Node]:
         now = time.time()
@@ -113,7 +124,7 @@ async def serve(args: argparse.Namespace) -> None:
     spec = SimClusterSpec(uid=UID, namespace="kube-system", name="k3s", kubernetes_version=VERSION)
     if await plane.get_cluster(UID) is None:
         await plane.ensure_cluster(spec)
-    registry = Registry(data / "standin-nodes.json")
+    registry = Registry(data / "standin-nodes.json", data / "standin-events.log")
     registry.beat(args.node_name, "server", VERSION)
     rec = await plane._live_record(UID)
     _write_private(
@@ -149,6 +160,7 @@ async def serve(args: argparse.Namespace) -> None:
         body = await request.json()
         registry.nodes[name]["cordoned"] = bool(body.get("spec", {}).get("unschedulable"))
         registry.save()
+        registry.event(f"cordon {name} {registry.nodes[name]['cordoned']}")
         await sync()
         return await kube(f"api/v1/nodes/{name}", request, method="GET")
 
@@ -163,6 +175,18 @@ async def serve(args: argparse.Namespace) -> None:
         return JSONResponse(
             {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 200}
         )
+
+    @app.post("/api/v1/namespaces/{namespace}/pods/{name}/eviction")
+    async def evict(namespace: str, name: str, request: Request) -> Response:
+        reply = await kube(f"api/v1/namespaces/{namespace}/pods/{name}/eviction", request)
+        registry.event(f"evict {namespace}/{name} {reply.status_code}")
+        return reply
+
+    @app.delete("/api/v1/namespaces/{namespace}/pods/{name}")
+    async def delete_pod(namespace: str, name: str, request: Request) -> Response:
+        reply = await kube(f"api/v1/namespaces/{namespace}/pods/{name}", request)
+        registry.event(f"delete-pod {namespace}/{name} {reply.status_code}")
+        return reply
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def anything(path: str, request: Request) -> Response:

@@ -1,6 +1,7 @@
 """The ssh provider's refusals and translations, without installing anything: bad settings name
 their field, a forged host key is permanent, an unreachable host transient, and no message
-carries the private key; K3s's kubeconfig is pointed at the server's address."""
+carries the private key; K3s's kubeconfig is pointed at the server's address; a drain where the
+API serves no eviction deletes the pods instead and finishes."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import asyncssh
+import httpx2
+import lightkube
 import pytest
 import yaml
+from lightkube.models.core_v1 import PodSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Pod
 
 from orbit.api import v1alpha1
 from orbit.providers.base import (
@@ -20,7 +28,7 @@ from orbit.providers.base import (
     ProviderPermanentError,
     ProviderTransientError,
 )
-from orbit.providers.ssh import SshProvider, k3s
+from orbit.providers.ssh import SshProvider, k3s, kube
 from orbit.providers.ssh.hosts import Access, HostAddr
 
 from .conftest import V1, Lab, free_port
@@ -141,3 +149,52 @@ async def test_an_unreachable_host_is_transient(lab: Lab) -> None:
         await SshProvider().ensure_cluster(
             desired(spec, workers=0), lab.credential(known_hosts=pins)
         )
+
+
+class _NoEvictionApi:
+    """A Kubernetes API without the eviction subresource (404 on it), as far as drain uses it."""
+
+    def __init__(self) -> None:
+        self.pods = {("default", "web-1"): "n1", ("default", "web-2"): "n2"}
+        self.cordoned: list[str] = []
+        self.deleted: list[str] = []
+
+    async def patch(self, _kind: object, name: str, body: dict[str, Any], **_: object) -> None:
+        assert body == {"spec": {"unschedulable": True}}
+        self.cordoned.append(name)
+
+    async def list(self, _kind: object, **_: object) -> AsyncIterator[Pod]:
+        for (namespace, name), node in list(self.pods.items()):
+            yield Pod(metadata=ObjectMeta(name=name, namespace=namespace), spec=PodSpec(
+                containers=[], nodeName=node))  # fmt: skip
+
+    async def create(self, _obj: object, name: str, *, namespace: str) -> None:
+        raise _api_error(404)
+
+    async def delete(self, _kind: object, name: str, *, namespace: str) -> None:
+        if self.pods.pop((namespace, name), None) is None:
+            raise _api_error(404)
+        self.deleted.append(f"{namespace}/{name}")
+
+
+def _api_error(code: int) -> lightkube.ApiError:
+    request = httpx2.Request("POST", "https://k3s.test/")
+    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
+    return lightkube.ApiError(request=request, response=httpx2.Response(code, json=body))
+
+
+async def test_drain_deletes_pods_where_eviction_is_not_served() -> None:
+    api = _NoEvictionApi()
+    client = cast(lightkube.AsyncClient, api)
+    assert await kube.drain(client, "n1") == 1  # deleted, still terminating
+    assert api.cordoned == ["n1"] and api.deleted == ["default/web-1"]
+    assert await kube.drain(client, "n1") == 0  # gone: the drain is done
+    # A pod that is listed but answers 404 to both is gone, not left for ever.
+    api.pods[("default", "web-3")] = "n1"
+    api.delete = _gone  # type: ignore[method-assign]
+    assert await kube.drain(client, "n1") == 0
+    assert ("default", "web-2") in api.pods  # other nodes' pods are not touched
+
+
+async def _gone(_kind: object, name: str, *, namespace: str) -> None:
+    raise _api_error(404)

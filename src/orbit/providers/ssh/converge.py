@@ -156,7 +156,12 @@ class Converge:
                     f"(uid {claim.uid}); take it out of {SPEC_PATH}.hostPools"
                 )
         others = await survey.claimed(
-            self.access, self.hosts, self.ref, strict=False, skip=frozenset(self.seen)
+            self.access,
+            self.hosts,
+            self.ref,
+            strict=False,
+            skip=frozenset(self.seen),
+            trust_on_first_use=spec.trust_on_first_use,
         )
         self.seen.update(others)
 
@@ -171,6 +176,13 @@ class Converge:
             return f"installing K3s {st.job.name.removeprefix('k3s ')} on {self._label(m)}"
         if st.job and st.job.status not in (None, 0):
             await k3s.forget_failed_job(seen.host, self.root)
+            if st.job.status == k3s.DOWNLOAD_FAILED and self.spec.air_gap is None:
+                raise ProviderTransientError(
+                    f"the K3s install on {m.role} {m.addr} failed: the host could not download "
+                    f"the install script from {self.spec.install_script_url} (providerSpec."
+                    "installScriptUrl); its log is "
+                    f"{k3s.state_dir(self.root, seen.host)}/job.failed.log on the host; retrying"
+                )
             raise ProviderTransientError(
                 f"the K3s install on {m.role} {m.addr} failed (exit {st.job.status}); its log is "
                 f"{k3s.state_dir(self.root, seen.host)}/job.failed.log on the host; retrying"
@@ -203,7 +215,6 @@ class Converge:
             claim=claim,
             version=self.version,
             join=join,
-            ha=len(self.spec.host_pools.servers) > 1,
         )
         return message
 

@@ -4,7 +4,10 @@ The credential is the infrastructure account: ``secretData.privateKey`` logs in,
 it names (its ``config.knownHosts`` lines, plus ``config.hosts`` for hosts reached on first
 use) are the inventory the provider searches when it is given only a cluster's identity
 (observe, delete, kubeconfig). A pinned host whose key differs is refused, always; an unpinned
-host is reached only when the caller allows trust on first use.
+host is reached only through the key learned for it on first use (:mod:`.learned`), or, when
+the caller allows trust on first use (the template's ``trustOnFirstUse``), with the key it shows
+the first time, which is then kept. Every command is bounded by the template's
+``commandTimeout``.
 
 Errors: a refused host key, a refused login or a bad private key is permanent (a person must
 fix the credential or the host); anything on the way (refused connection, timeout, dropped
@@ -19,11 +22,13 @@ import logging
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncssh
 
 from orbit.api import v1alpha1
 from orbit.providers.base import ProviderPermanentError, ProviderTransientError
+from orbit.providers.ssh.learned import LearnedKeys, default_dir
 from orbit.providers.ssh.spec import CredentialConfig, check_address, parse_config
 
 # asyncssh logs every connection step and command line at INFO: far too much for Orbit's log.
@@ -32,6 +37,8 @@ logging.getLogger("asyncssh").setLevel(logging.WARNING)
 NAME = "ssh"
 KEY = "privateKey"
 PASSPHRASE = "passphrase"
+#: Seconds for one command when no template says (``providerSpec.commandTimeout``).
+COMMAND_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True, order=True)
@@ -51,7 +58,7 @@ class HostAddr:
 class Access:
     """What a credential gives: a login, pinned host keys and an inventory of hosts."""
 
-    def __init__(self, credential: v1alpha1.Credential) -> None:
+    def __init__(self, credential: v1alpha1.Credential, host_keys: Path | None = None) -> None:
         name = credential.metadata.name
         if credential.spec.provider != NAME:
             raise ProviderPermanentError(
@@ -79,6 +86,9 @@ class Access:
                 f'credential "{name}": config.knownHosts is not in known_hosts format'
             ) from None
         self.inventory = tuple(sorted(set(_inventory(self.config))))
+        self.learned = LearnedKeys(
+            host_keys or default_dir(), credential.metadata.namespace or "", name
+        )
 
     def pinned_keys(self, host: HostAddr) -> list[asyncssh.SSHKey]:
         keys = self.known.match(host.address, host.address, host.port)[0]
@@ -94,21 +104,24 @@ class Host:
     def __init__(self, addr: HostAddr, conn: asyncssh.SSHClientConnection, timeout: float):
         self.addr = addr
         self._conn = conn
-        self._timeout = timeout
+        self.timeout = timeout
 
     async def run(
         self, command: str, *, stdin: bytes | None = None, limit: float | None = None
     ) -> tuple[int, bytes]:
         """Run ``command`` (a shell line); returns (exit status, stdout)."""
+        limit = limit or self.timeout
         try:
             done = await self._conn.run(
-                command,
-                input=stdin,
-                encoding=None,
-                check=False,
-                timeout=limit or self._timeout,
+                command, input=stdin, encoding=None, check=False, timeout=limit
             )
-        except (TimeoutError, asyncssh.Error, OSError) as err:
+        except TimeoutError:
+            raise ProviderTransientError(
+                f"host {self.addr}: a command ran longer than {limit:g} s "
+                "(providerSpec.commandTimeout) and was abandoned; the host may be overloaded "
+                "or hung"
+            ) from None
+        except (asyncssh.Error, OSError) as err:
             raise ProviderTransientError(f"host {self.addr}: command failed: {_why(err)}") from None
         stdout = done.stdout if isinstance(done.stdout, bytes) else b""
         return (done.exit_status if done.exit_status is not None else 255), stdout
@@ -142,8 +155,9 @@ class Host:
 class Hosts:
     """Connections opened during one provider call, closed together at its end."""
 
-    def __init__(self, access: Access) -> None:
+    def __init__(self, access: Access, *, command_timeout: float = COMMAND_TIMEOUT) -> None:
         self._access = access
+        self._timeout = command_timeout
         self._open: dict[HostAddr, Host] = {}
 
     async def __aenter__(self) -> Hosts:
@@ -160,11 +174,17 @@ class Hosts:
             return self._open[addr]
         access, cfg = self._access, self._access.config
         keys = access.pinned_keys(addr)
+        source = f'pinned for it in credential "{access.name}" (config.knownHosts)'
+        if not keys:
+            learned = access.learned.get(addr.slug)
+            keys = [learned] if learned is not None else []
+            source = f"learned for it on first use ({access.learned.path(addr.slug)})"
         if not keys and not trust_on_first_use:
             raise ProviderPermanentError(
                 f"host {addr}: no host key is pinned for it in credential "
-                f'"{access.name}" (config.knownHosts), and the template does not allow trust '
-                "on first use (providerSpec.trustOnFirstUse)"
+                f'"{access.name}" (config.knownHosts) nor learned on first use, and trust on '
+                "first use is not allowed here (providerSpec.trustOnFirstUse; observe, delete "
+                "and kubeconfig never trust a new key)"
             )
         known: tuple[list[asyncssh.SSHKey], list[asyncssh.SSHKey], list[asyncssh.SSHKey]] | None
         known = (keys, [], []) if keys else None
@@ -184,8 +204,7 @@ class Hosts:
             )
         except asyncssh.HostKeyNotVerifiable:
             raise ProviderPermanentError(
-                f"host {addr}: its host key does not match the key pinned for it in credential "
-                f'"{access.name}" (config.knownHosts); refusing to connect'
+                f"host {addr}: its host key does not match the key {source}; refusing to connect"
             ) from None
         except asyncssh.PermissionDenied:
             raise ProviderPermanentError(
@@ -194,7 +213,16 @@ class Hosts:
             ) from None
         except (TimeoutError, asyncssh.Error, OSError) as err:
             raise ProviderTransientError(f"host {addr} is unreachable: {_why(err)}") from None
-        host = Host(addr, conn, timeout=300.0)
+        if known is None:  # first use: keep the key it showed, or refuse it if another won
+            seen = conn.get_server_host_key()
+            kept = access.learned.remember(addr.slug, seen) if seen is not None else None
+            if kept is None or seen is None or kept.public_data != seen.public_data:
+                conn.close()
+                raise ProviderPermanentError(
+                    f"host {addr}: its host key does not match the key {source}; refusing to "
+                    "connect"
+                )
+        host = Host(addr, conn, timeout=self._timeout)
         self._open[addr] = host
         return host
 

@@ -10,11 +10,14 @@ What the provider knows about a host it reads from the host on every call (:func
   next to the claim, so an install outlives a crash of the Orbit Plane and is never started
   twice; the next call sees it running, finished, or failed.
 
-Install, join and upgrade are one step (K3s's own): the install script, by URL
-(``curl -sfL https://get.k3s.io | sh -s - server ...``) or uploaded with the binary (air gap,
-``INSTALL_K3S_SKIP_DOWNLOAD=true``), with ``INSTALL_K3S_VERSION`` and the other settings in its
-environment. The node token travels in the job's environment file (mode 0600, removed when the
-job starts), never on a command line.
+Install, join and upgrade are one step (K3s's own): the install script, by URL (downloaded
+with ``curl -sfL`` to a file next to the claim, then run with ``sh``; a failed download ends
+the job with :data:`DOWNLOAD_FAILED` rather than running nothing and "succeeding") or uploaded
+with the binary (air gap, ``INSTALL_K3S_SKIP_DOWNLOAD=true``), with ``INSTALL_K3S_VERSION`` and
+the other settings in its environment. The first server always starts with ``--cluster-init``
+(embedded etcd): a server started on SQLite could not take the servers a later scale-up adds.
+The node token travels in the job's environment file (mode 0600, removed when the job starts),
+never on a command line.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from orbit.providers.ssh.hosts import Host
 from orbit.providers.ssh.spec import Paths, PoolHost, Role, SshProviderSpec
 
 _SEP = "@@orbit@@"
+#: The job's exit status when the install script could not be downloaded.
+DOWNLOAD_FAILED = 90
 _LOCAL = {"127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]"}
 
 
@@ -131,7 +136,6 @@ async def start_install(
     claim: Claim,
     version: str,
     join: tuple[str, str] | None,
-    ha: bool,
 ) -> None:
     """Start the install script detached (install, join, or upgrade to ``version``)."""
     d, paths, address = state_dir(root, host), claim.paths, member.address
@@ -146,13 +150,20 @@ async def start_install(
     args = [claim.role, "--node-name", claim.node, "--data-dir", paths.data_dir]
     if claim.role == "server":
         args += ["--write-kubeconfig", paths.kubeconfig, "--https-listen-port", str(spec.api_port)]
-        if claim.init and ha:
+        if claim.init:
             args.append("--cluster-init")
     extra = spec.server_args if claim.role == "server" else spec.agent_args
     args += [a.replace("{address}", address) for a in extra]
     words = " ".join(shlex.quote(a) for a in args)
     if spec.air_gap is None:
-        run = f"curl -sfL {shlex.quote(spec.install_script_url)} | sh -s - {words}"
+        script = shlex.quote(f"{d}/install.sh")
+        run = (
+            f"rm -f {script} && "
+            f"{{ curl -sfL --retry 2 -o {script} {shlex.quote(spec.install_script_url)} || "
+            f'{{ echo "[ERROR] downloading the install script failed (curl exit $?)" >&2; '
+            f"exit {DOWNLOAD_FAILED}; }}; }} && "
+            f"sh {script} {words}"
+        )
     else:
         env["INSTALL_K3S_SKIP_DOWNLOAD"] = "true"
         staged = f"{d}/k3s-{version}"

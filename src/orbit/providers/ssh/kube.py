@@ -3,7 +3,9 @@
 Readiness and versions come from here, not from the hosts: a node counts once its kubelet
 registered and says Ready, at the version it reports. Drain is kubectl's: cordon, then evict
 every pod on the node but DaemonSet and mirror pods; a pod a PodDisruptionBudget protects
-(429) waits for the next call. An unreachable API is reported as such (``None``), never as an
+(429) waits for the next call. Where the API has no eviction subresource (404 on it), the pod
+is deleted instead, as ``kubectl drain`` falls back to; a pod whose delete answers 404 is gone
+and no longer counted. An unreachable API is reported as such (``None``), never as an
 empty cluster.
 """
 
@@ -67,9 +69,9 @@ async def drain(api: lightkube.AsyncClient, name: str) -> int | None:
         async for pod in api.list(Pod, namespace="*"):
             if pod.spec is None or pod.spec.nodeName != name or _stays(pod):
                 continue
-            left += 1
             meta = pod.metadata or ObjectMeta()
-            await _evict(api, meta.name or "", meta.namespace or "default")
+            if not await _evict(api, meta.name or "", meta.namespace or "default"):
+                left += 1
         return left
     except lightkube.ApiError as err:
         if err.status.code == 404:
@@ -90,13 +92,27 @@ async def delete_node(api: lightkube.AsyncClient, name: str) -> bool:
     return True
 
 
-async def _evict(api: lightkube.AsyncClient, name: str, namespace: str) -> None:
+async def _evict(api: lightkube.AsyncClient, name: str, namespace: str) -> bool:
+    """Evict one pod (or delete it where eviction is not served); True when it is gone."""
     eviction = Pod.Eviction(metadata=ObjectMeta(name=name, namespace=namespace))
     try:
         await api.create(eviction, name, namespace=namespace)
+        return False  # evicted: terminating, counted until it is no longer listed
     except lightkube.ApiError as err:
-        if err.status.code not in (404, 429):  # gone already / a budget says not yet
+        if err.status.code == 429:  # a PodDisruptionBudget says not yet
+            return False
+        if err.status.code != 404:
             raise
+    # 404: the pod is gone, or this API serves no eviction subresource: delete it instead.
+    try:
+        await api.delete(Pod, name, namespace=namespace)
+    except lightkube.ApiError as err:
+        if err.status.code == 404:
+            return True
+        if err.status.code in (405, 422, 429):  # not deletable here (yet): wait for it to go
+            return False
+        raise
+    return False
 
 
 def _stays(pod: Any) -> bool:

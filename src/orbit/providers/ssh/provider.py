@@ -4,9 +4,9 @@ Each call looks at every host it may touch (:func:`k3s.probe`: claim, installed 
 job) and at the cluster's Kubernetes API (nodes, readiness, versions), then takes the next step
 and returns what it saw, so a call interrupted anywhere is simply made again. In order:
 
-1. the first server: claim it and start the K3s install (``--cluster-init`` when the pool holds
-   more servers); wait for it, then read its kubeconfig and node token;
-2. the other servers and the agents: join them all at once (``K3S_URL``, ``K3S_TOKEN``); wait
+1. the first server: claim it and start the K3s install (always ``--cluster-init``: embedded
+   etcd, so servers can join later); wait for it, then read its kubeconfig and node token;
+2. the agents join at once, the other servers one at a time (``K3S_URL``, ``K3S_TOKEN``); wait
    until every node is Ready;
 3. hosts that hold this cluster's claim but are no longer wanted (a scale-down), one at a time:
    drain the node, run K3s's uninstall script, delete the Node, drop the claim;
@@ -20,6 +20,7 @@ providerSpec) through the claims on the hosts of the credential's inventory.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from orbit import errors
 from orbit.api import v1alpha1
@@ -39,14 +40,19 @@ log = logging.getLogger("orbit.providers.ssh")
 
 
 class SshProvider:
-    """Provider ``ssh``: keeps nothing; the hosts and the cluster's API are the truth."""
+    """Provider ``ssh``: the hosts and the cluster's API are the truth; it keeps only the host
+    keys it learned on first use (:mod:`.learned`)."""
 
     name: str = NAME
+
+    def __init__(self, host_keys: Path | None = None) -> None:
+        #: Where keys learned on first use are kept (:mod:`.learned`; None: its default).
+        self.host_keys = host_keys
 
     async def ensure_cluster(
         self, cluster: DesiredCluster, credential: v1alpha1.Credential
     ) -> Observation:
-        access = Access(credential)
+        access = Access(credential, self.host_keys)
         spec = parse_spec(cluster.provider_spec)
         members = plan(cluster, spec)
         for m in members:
@@ -55,11 +61,11 @@ class SshProvider:
                     f'host {m.addr} is not named by credential "{access.name}" (config.'
                     "knownHosts or config.hosts): Orbit could not find it again to tear it down"
                 )
-        async with Hosts(access) as hosts:
+        async with Hosts(access, command_timeout=spec.command_timeout) as hosts:
             return await Converge(cluster, spec, access, hosts, members).run()
 
     async def delete_cluster(self, ref: ClusterRef, credential: v1alpha1.Credential) -> Deletion:
-        access = Access(credential)
+        access = Access(credential, self.host_keys)
         async with Hosts(access) as hosts:
             claimed = await survey.claimed(access, hosts, ref, strict=True)
             order = sorted(claimed.values(), key=lambda s: (survey.claim_of(s).init, s.host.addr))
@@ -72,7 +78,7 @@ class SshProvider:
         return Deletion(gone=True)
 
     async def observe(self, ref: ClusterRef, credential: v1alpha1.Credential) -> Observation | None:
-        access = Access(credential)
+        access = Access(credential, self.host_keys)
         async with Hosts(access) as hosts:
             claimed = await survey.claimed(access, hosts, ref, strict=False)
             if not claimed:
@@ -86,7 +92,7 @@ class SshProvider:
         return survey.observation(ref, api_nodes, claimed, endpoint=server, message="")
 
     async def kubeconfig(self, ref: ClusterRef, credential: v1alpha1.Credential) -> bytes:
-        access = Access(credential)
+        access = Access(credential, self.host_keys)
         async with Hosts(access) as hosts:
             claimed = await survey.claimed(access, hosts, ref, strict=False)
             for seen in claimed.values():

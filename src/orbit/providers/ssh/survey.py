@@ -3,8 +3,11 @@ nodes its Kubernetes API reports, turned into an Observation.
 
 ``observe``, ``delete_cluster`` and ``kubeconfig`` are given no providerSpec, only the
 cluster's uid, so they look at every host of the credential's inventory for a claim with that
-uid. Deletion must not miss a host, so it fails (transiently) while one cannot be reached;
-observation skips such a host.
+uid. Deletion must not miss a host, so it fails while one cannot be reached (or its key
+cannot be checked); observation skips such a host. Host keys are checked as everywhere: a
+pinned key, else the key learned on first use; a host with neither is reached only when the
+caller passes the template's ``trustOnFirstUse`` (ensure_cluster does; observe, delete and
+kubeconfig have no template, so never).
 """
 
 from __future__ import annotations
@@ -65,12 +68,11 @@ async def claimed(
     *,
     strict: bool,
     skip: frozenset[HostAddr] = frozenset(),
+    trust_on_first_use: bool = False,
 ) -> dict[HostAddr, Seen]:
     """The inventory's hosts that hold ``ref``'s claim. ``strict``: a host that cannot be
-    looked at is an error rather than skipped."""
+    looked at is an error rather than skipped. ``trust_on_first_use``: the template's."""
     addrs = [a for a in access.inventory if a not in skip]
-    # A host the credential lists without a pin (config.hosts) is the credential's own choice
-    # of trust on first use; a pinned one is always checked.
     found = await asyncio.gather(
         *(
             look(
@@ -78,7 +80,7 @@ async def claimed(
                 a,
                 root=access.config.state_dir,
                 bin_dir=Paths().bin_dir,
-                trust_on_first_use=not access.pinned_keys(a),
+                trust_on_first_use=trust_on_first_use,
             )
             for a in addrs
         ),

@@ -136,6 +136,8 @@ def test_the_pre_commit_hook_refuses_a_plaintext_secret(tmp_path: Path) -> None:
         "spec:\n  provider: sim\n  secretData:\n    key: plain-text-value\n"
     )
     git("add", "-A", cwd=work)
+    # Cleaned on disk after staging: the commit would still record the plaintext.
+    (work / "orbit/default/credentials/aws.yaml").write_text("# moved to the vault\n")
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",  # finds `orbit`

@@ -1,8 +1,9 @@
 """``orbit secrets check``: every kind of plaintext is found with its line, exit 1; a clean
-encrypted tree passes silently with exit 0."""
+encrypted tree passes silently with exit 0; ``--staged`` judges git's index, not the disk."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,40 @@ def test_file_names_as_the_pre_commit_framework_passes_them(repo: Path, orbit: O
     assert result.stdout == f"{repo / 'gone.yaml'}: no such file or directory\n"
     assert orbit(f"secrets check {good}").exit_code == 0
     assert orbit(f"secrets check {bad} {good}").stdout.startswith(f"{bad}:8: ")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, timeout=60)
+
+
+def test_staged_checks_what_the_commit_records_not_the_disk(tmp_path: Path, orbit: Orbit) -> None:
+    repo = tmp_path / "work"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    leaked = write(repo / "creds" / "aws.yaml", credential({"token": "staged-plain"}))
+    write(repo / "creds" / "b.yaml", "kind: Namespace\nmetadata: {name: x}\n")
+    _git(repo, "add", "-A")
+    # Replaced on disk after staging: the disk is clean, the commit would not be.
+    write(leaked, "kind: Namespace\nmetadata: {name: y}\n")
+    assert orbit("secrets check", cwd=repo).exit_code == 0
+
+    staged = orbit("secrets check --staged", cwd=repo / "creds")  # from a subdirectory too
+    assert staged.exit_code == 1, staged.output
+    assert staged.stdout.splitlines() == [
+        "creds/aws.yaml:8: spec.secretData.token: a secret value in plain text "
+        "(run: orbit secrets encrypt)"
+    ]
+    assert "staged-plain" not in staged.output
+    assert orbit("secrets check --staged creds/b.yaml", cwd=repo).exit_code == 0  # PATHs limit
+
+    # The other way round: plaintext only on disk, a clean file staged: the commit is clean.
+    _git(repo, "add", "-A")
+    write(leaked, credential({"token": "unstaged-plain"}))
+    assert orbit("secrets check --staged", cwd=repo).exit_code == 0
+    assert orbit("secrets check", cwd=repo).exit_code == 1
+
+
+def test_staged_outside_a_repository_says_so(tmp_path: Path, orbit: Orbit) -> None:
+    result = orbit("secrets check --staged", cwd=tmp_path, GIT_CEILING_DIRECTORIES=str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stdout.startswith(".: cannot read the git index: fatal: not a git repository")

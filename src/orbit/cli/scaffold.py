@@ -197,7 +197,7 @@ values while syncing and seals them in its vault. Clusters use it with `credenti
 PRE_COMMIT = """\
 #!/bin/sh
 # Refuse a commit that would add a plaintext secret (enable: git config core.hooksPath .githooks).
-exec orbit secrets check
+exec orbit secrets check --staged
 """
 
 RECIPIENTS = """\

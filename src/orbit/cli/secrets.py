@@ -164,9 +164,20 @@ def check(
         list[Path] | None,
         typer.Argument(metavar="PATH", help="Files and directories (default: .)."),
     ] = None,
+    staged: Annotated[
+        bool,
+        typer.Option(
+            "--staged",
+            help="Check what the next commit records (git's index), not the files on disk: "
+            "the pre-commit hook's mode. PATHs, if any, limit it.",
+        ),
+    ] = False,
 ) -> None:
     """List plaintext secrets and private keys as FILE:LINE: MESSAGE; exit 1 if any (pre-commit)."""
-    findings = secretfiles.check(paths or [Path(".")])
+    if staged:
+        findings = secretfiles.check_staged(paths or [])
+    else:
+        findings = secretfiles.check(paths or [Path(".")])
     for finding in findings:
         typer.echo(str(finding))
     if findings:

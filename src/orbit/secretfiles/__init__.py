@@ -21,7 +21,7 @@ never holds a secret.
 
 from __future__ import annotations
 
-from orbit.secretfiles.check import Finding, check
+from orbit.secretfiles.check import Finding, check, check_staged
 from orbit.secretfiles.edit import edit_file, editor_command
 from orbit.secretfiles.errors import SecretFileError
 from orbit.secretfiles.files import read_text, write_text
@@ -50,6 +50,7 @@ __all__ = [
     "Recipient",
     "SecretFileError",
     "check",
+    "check_staged",
     "decrypt_document",
     "decrypt_text",
     "decrypt_value",

@@ -11,12 +11,17 @@ Three kinds of finding, each with its file and line:
 
 Binary files are skipped, and so is every ``.git`` directory. Messages say where and what,
 never the value.
+
+:func:`check` reads files on disk; :func:`check_staged` reads what ``git commit`` would
+record, the index, which is what a pre-commit hook must judge: a plaintext value staged and
+then overwritten on disk by an encrypted one is still committed in plain text.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,18 +63,41 @@ def check(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
     return findings
 
 
+def check_staged(paths: Iterable[str | os.PathLike[str]] = ()) -> list[Finding]:
+    """The findings of every file staged for the next commit (added, copied, modified or
+    renamed; limited to ``paths`` when given), as the index holds it, not as the disk does.
+    Sources are named relative to the repository's top."""
+    specs = [os.fspath(p) for p in paths]
+    try:
+        top = _git("rev-parse", "--show-toplevel").decode().strip()
+        listed = _git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--", *specs)
+    except subprocess.CalledProcessError as exc:
+        said = (exc.stderr or b"").decode(errors="replace").strip()
+        return [Finding(".", None, f"cannot read the git index: {said or exc}")]
+    findings: list[Finding] = []
+    for name in filter(None, listed.decode().split("\0")):
+        blob = _git("-C", top, "show", f":{name}")
+        findings += check_bytes(blob, source=name)
+    return findings
+
+
 def check_file(path: Path) -> list[Finding]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         return [Finding(str(path), None, f"cannot read: {exc.strerror or exc}")]
+    return check_bytes(data, source=str(path))
+
+
+def check_bytes(data: bytes, *, source: str) -> list[Finding]:
+    """The findings of a file's content; binary content has none."""
     if b"\0" in data[:_BINARY_SNIFF]:
         return []
     try:
         content = data.decode("utf-8")
     except UnicodeDecodeError:
         return []  # not text: nothing a person would paste a key into
-    return check_text(content, source=str(path))
+    return check_text(content, source=source)
 
 
 def check_text(content: str, *, source: str) -> list[Finding]:
@@ -111,3 +139,8 @@ def _walk(root: Path) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(files):
             yield Path(folder, name)
+
+
+def _git(*args: str) -> bytes:
+    """Run git in the current directory; its stdout (raises on failure)."""
+    return subprocess.run(["git", *args], capture_output=True, check=True, timeout=60).stdout

@@ -14,7 +14,7 @@ the person sees what to change. Controllers write through the store directly.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from orbit.admission.clusters import admit_cluster
 from orbit.admission.services import (
@@ -30,6 +30,7 @@ from orbit.admission.templates import (
 )
 from orbit.api import v1alpha1
 from orbit.errors import Cause, invalid
+from orbit.providers.base import SpecCheck
 from orbit.store.base import ResourceStore
 
 
@@ -42,21 +43,29 @@ class Admission:
         *,
         providers: Collection[str],
         catalog_namespace: str = "default",
+        spec_checks: Mapping[str, SpecCheck] | None = None,
     ) -> None:
         self._store = store
         self._providers = providers
         self._catalog = catalog_namespace
+        #: Providers' providerSpec checks by provider name (ProviderRegistry.spec_checks).
+        self._spec_checks = dict(spec_checks or {})
 
     def reading(self, store: ResourceStore) -> Admission:
         """The same rules, reading other objects from ``store`` (a dry run's planned view)."""
-        return Admission(store, providers=self._providers, catalog_namespace=self._catalog)
+        return Admission(
+            store,
+            providers=self._providers,
+            catalog_namespace=self._catalog,
+            spec_checks=self._spec_checks,
+        )
 
     async def admit(
         self, new: v1alpha1.Resource, old: v1alpha1.Resource | None
     ) -> v1alpha1.Resource:
         if isinstance(new, v1alpha1.ClusterTemplate):
             assert old is None or isinstance(old, v1alpha1.ClusterTemplate)
-            admit_template(new, old, providers=self._providers)
+            admit_template(new, old, providers=self._providers, spec_checks=self._spec_checks)
             await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.Credential):
             # Webhook signing secrets and git access are not infrastructure providers.
@@ -65,7 +74,13 @@ class Admission:
                 raise invalid(new.KIND, new.metadata.name, cause)
         elif isinstance(new, v1alpha1.ClusterDeployment):
             assert old is None or isinstance(old, v1alpha1.ClusterDeployment)
-            await admit_cluster(self._store, new, old, catalog_namespace=self._catalog)
+            await admit_cluster(
+                self._store,
+                new,
+                old,
+                catalog_namespace=self._catalog,
+                spec_checks=self._spec_checks,
+            )
             await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.MultiClusterService):
             await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)

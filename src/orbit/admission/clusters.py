@@ -4,10 +4,13 @@ upgrade paths, and what may not change once a cluster exists."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from orbit import templating
 from orbit.admission.access import References
 from orbit.api import v1alpha1
 from orbit.errors import Cause, NotFound, invalid
+from orbit.providers.base import SpecCheck
 from orbit.security import access
 from orbit.store.base import ResourceStore
 
@@ -18,6 +21,7 @@ async def admit_cluster(
     old: v1alpha1.ClusterDeployment | None,
     *,
     catalog_namespace: str = "default",
+    spec_checks: Mapping[str, SpecCheck] | None = None,
 ) -> None:
     namespace = new.metadata.namespace or "default"
     name = new.metadata.name
@@ -57,10 +61,20 @@ async def admit_cluster(
         causes.extend(templating.validate_config(template.spec.parameters, new.spec.config))
         if not causes:
             try:
-                templating.render_shape(template.spec, new.spec.config)
+                shape = templating.render_shape(template.spec, new.spec.config)
             except templating.RenderError as err:
                 message = f"template {template.metadata.name!r} does not render: {err}"
                 causes.append(Cause("spec.config", message))
+            else:
+                if check := (spec_checks or {}).get(template.spec.provider):
+                    causes.extend(
+                        Cause(
+                            "spec.config",
+                            f"with this config, template {template.metadata.name!r} renders "
+                            f"an invalid providerSpec: {problem.field}: {problem.message}",
+                        )
+                        for problem in check(shape.provider_spec)
+                    )
     credential = await refs.get(
         v1alpha1.Credential,
         new.spec.credential,

@@ -4,11 +4,12 @@ their own namespace or, for the catalog's, in any namespace that uses them."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from orbit import templating
 from orbit.api import v1alpha1
 from orbit.errors import Cause, Conflict, invalid
+from orbit.providers.base import SpecCheck
 from orbit.security import access
 from orbit.store.base import ResourceStore
 
@@ -25,6 +26,7 @@ def admit_template(
     old: v1alpha1.ClusterTemplate | None,
     *,
     providers: Collection[str],
+    spec_checks: Mapping[str, SpecCheck] | None = None,
 ) -> None:
     name = new.metadata.name
     if old is not None:
@@ -58,9 +60,13 @@ def admit_template(
     if not schema_causes and not templating.validate_config(new.spec.parameters, {}):
         # Every parameter has a default: the shape must render with them.
         try:
-            templating.render_shape(new.spec, {})
+            shape = templating.render_shape(new.spec, {})
         except templating.RenderError as err:
             causes.append(Cause(err.field, err.message))
+        else:
+            # The provider's own settings, as it will read them (paths are this template's).
+            if check := (spec_checks or {}).get(new.spec.provider):
+                causes.extend(check(shape.provider_spec))
     if causes:
         raise invalid(new.KIND, name, *causes)
 

@@ -15,13 +15,14 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
 from orbit.api import v1alpha1
+from orbit.errors import Cause
 
 NodeRole = Literal["control-plane", "worker"]
 M = TypeVar("M", bound=BaseModel)
@@ -116,6 +117,20 @@ class Provider(Protocol):
     async def kubeconfig(self, ref: ClusterRef, credential: v1alpha1.Credential) -> bytes: ...
 
 
+@runtime_checkable
+class ChecksProviderSpec(Protocol):
+    """Optional, beside :class:`Provider`: a provider that can check a rendered providerSpec
+    without building anything, so admission refuses a bad template or cluster at once, with
+    each field's path. A provider without it finds a bad providerSpec when it builds (a
+    ``ProviderPermanentError`` in the cluster's status)."""
+
+    def check_provider_spec(self, spec: Mapping[str, Any]) -> list[Cause]: ...
+
+
+#: A provider's providerSpec check, as admission calls it.
+SpecCheck = Callable[[Mapping[str, Any]], list[Cause]]
+
+
 def validated(model: type[M], data: Any, *, path: str, what: str) -> M:
     """``data`` validated as ``model``, or a ProviderPermanentError saying ``what`` is invalid
     and naming every bad field under ``path`` (``spec.cluster.providerSpec.hosts[0].address:
@@ -123,10 +138,25 @@ def validated(model: type[M], data: Any, *, path: str, what: str) -> M:
     try:
         return model.model_validate(data or {})
     except ValidationError as err:
-        causes = []
-        for error in err.errors(include_input=False, include_url=False):
-            where = path
-            for part in error["loc"]:
-                where += f"[{part}]" if isinstance(part, int) else f".{part}"
-            causes.append(f"{where}: {error['msg']}")
+        causes = [f"{c.field}: {c.message}" for c in _causes(err, path)]
         raise ProviderPermanentError(f"{what} is invalid: {'; '.join(causes)}") from None
+
+
+def spec_causes(model: type[BaseModel], data: Any, *, path: str = SPEC_PATH) -> list[Cause]:
+    """What is wrong with ``data`` as ``model``, one cause per field under ``path`` (none when
+    it is valid): a :meth:`ChecksProviderSpec.check_provider_spec` in one line."""
+    try:
+        model.model_validate(data or {})
+    except ValidationError as err:
+        return _causes(err, path)
+    return []
+
+
+def _causes(err: ValidationError, path: str) -> list[Cause]:
+    causes = []
+    for error in err.errors(include_input=False, include_url=False):
+        where = path
+        for part in error["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else f".{part}"
+        causes.append(Cause(where, error["msg"]))
+    return causes

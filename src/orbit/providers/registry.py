@@ -19,7 +19,15 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from orbit.api import v1alpha1
-from orbit.providers.base import ClusterRef, Deletion, DesiredCluster, Observation, Provider
+from orbit.providers.base import (
+    ChecksProviderSpec,
+    ClusterRef,
+    Deletion,
+    DesiredCluster,
+    Observation,
+    Provider,
+    SpecCheck,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,14 @@ class ProviderRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._providers)
+
+    def spec_checks(self) -> dict[str, SpecCheck]:
+        """The providerSpec check of every provider that has one, by provider name."""
+        return {
+            name: provider.check_provider_spec
+            for name, provider in self._providers.items()
+            if isinstance(provider, ChecksProviderSpec)
+        }
 
     def __contains__(self, name: object) -> bool:
         return name in self._providers

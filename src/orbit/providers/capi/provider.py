@@ -38,6 +38,7 @@ from orbit.providers.base import (
     Observation,
     ProviderPermanentError,
     ProviderTransientError,
+    spec_causes,
 )
 from orbit.providers.capi import observe, render, settings
 
@@ -58,6 +59,10 @@ class CapiProvider:
 
     def __init__(self, *, timeout: float = kube.DEFAULT_TIMEOUT) -> None:
         self._timeout = timeout
+
+    def check_provider_spec(self, spec: Mapping[str, Any]) -> list[errors.Cause]:
+        """Every field of a rendered providerSpec that would refuse to build (admission)."""
+        return spec_causes(settings.ProviderSpec, spec)
 
     # -- the contract -------------------------------------------------------------------------
 

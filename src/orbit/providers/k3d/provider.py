@@ -22,6 +22,8 @@ Commands::
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from orbit import errors
 from orbit.api import v1alpha1
@@ -31,6 +33,7 @@ from orbit.providers.base import (
     DesiredCluster,
     Observation,
     ObservedNode,
+    spec_causes,
 )
 from orbit.providers.k3d import cluster as k3dcluster
 from orbit.providers.k3d import spec as k3dspec
@@ -43,6 +46,10 @@ class K3dProvider:
     """Provider ``k3d``: one Docker engine, many K3s clusters."""
 
     name: str = k3dspec.NAME
+
+    def check_provider_spec(self, spec: Mapping[str, Any]) -> list[errors.Cause]:
+        """Every field of a rendered providerSpec that would refuse to build (admission)."""
+        return spec_causes(k3dspec.K3dSpec, spec)
 
     async def ensure_cluster(
         self, cluster: DesiredCluster, credential: v1alpha1.Credential

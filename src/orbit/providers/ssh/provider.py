@@ -20,7 +20,9 @@ providerSpec) through the claims on the hosts of the credential's inventory.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from orbit import errors
 from orbit.api import v1alpha1
@@ -30,11 +32,12 @@ from orbit.providers.base import (
     DesiredCluster,
     Observation,
     ProviderPermanentError,
+    spec_causes,
 )
 from orbit.providers.ssh import k3s, survey
 from orbit.providers.ssh.converge import Converge, plan
 from orbit.providers.ssh.hosts import NAME, Access, Hosts
-from orbit.providers.ssh.spec import parse_spec
+from orbit.providers.ssh.spec import SshProviderSpec, parse_spec
 
 log = logging.getLogger("orbit.providers.ssh")
 
@@ -48,6 +51,10 @@ class SshProvider:
     def __init__(self, host_keys: Path | None = None) -> None:
         #: Where keys learned on first use are kept (:mod:`.learned`; None: its default).
         self.host_keys = host_keys
+
+    def check_provider_spec(self, spec: Mapping[str, Any]) -> list[errors.Cause]:
+        """Every field of a rendered providerSpec that would refuse to build (admission)."""
+        return spec_causes(SshProviderSpec, spec)
 
     async def ensure_cluster(
         self, cluster: DesiredCluster, credential: v1alpha1.Credential

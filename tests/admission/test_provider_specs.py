@@ -1,7 +1,7 @@
-"""A provider's own settings are checked at admission: a ClusterTemplate whose providerSpec the
-provider would refuse is refused at once, each bad field named by its path in the template, and
-a cluster whose config renders a bad providerSpec is refused on ``spec.config``. Before, both were
-accepted and failed only when the provider first tried to build."""
+"""A provider's own settings are checked at admission: a Credential whose config, or a
+ClusterTemplate whose providerSpec, the provider would refuse is refused at once, each bad field
+named by its path, and a cluster whose config renders a bad providerSpec is refused on
+``spec.config``. Before, all three were accepted and failed only when the provider first built."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ async def env(store: SqlStore) -> Env:
     registry = ProviderRegistry([SshProvider(), K3dProvider(), CapiProvider()])
     return Env(
         store,
-        Admission(store, providers={"sim", *registry.names()}, spec_checks=registry.spec_checks()),
+        Admission(store, providers={"sim", *registry.names()}, checks=registry.settings_checks()),
     )
 
 
@@ -129,4 +129,24 @@ async def test_a_cluster_whose_config_renders_a_bad_spec_is_refused_on_its_confi
 def test_only_providers_that_can_check_have_a_check() -> None:
     registry = ProviderRegistry([FakeProvider("plain"), SshProvider(), K3dProvider()])
     registry.register(CapiProvider())
-    assert sorted(registry.spec_checks()) == ["capi", "k3d", "ssh"]
+    checks = registry.settings_checks()
+    assert sorted(checks.provider_spec) == ["capi", "k3d", "ssh"]
+    assert sorted(checks.credential_config) == ["capi", "k3d", "ssh"]
+
+
+async def test_a_credential_whose_config_its_provider_would_refuse_is_refused(env: Env) -> None:
+    def credential(provider: str, config: dict[str, Any]) -> v1alpha1.Credential:
+        return v1alpha1.Credential(
+            metadata=v1alpha1.ObjectMeta(name=f"{provider}-lab", namespace="default"),
+            spec=v1alpha1.CredentialSpec(provider=provider, config=config),
+        )
+
+    with pytest.raises(errors.Invalid) as refused:
+        await env.create(credential("ssh", {"user": "Root!", "stateDir": "relative/dir"}))
+    assert set(causes(refused)) == {"spec.config.user", "spec.config.stateDir"}
+    with pytest.raises(errors.NotFound):
+        await env.store.get(v1alpha1.Credential, "default", "ssh-lab")
+    await env.create(credential("ssh", {"user": "ops", "stateDir": "/srv/orbit"}))
+    with pytest.raises(errors.Invalid) as refused:
+        await env.create(credential("k3d", {"timeoutSeconds": 0}))
+    assert list(causes(refused)) == ["spec.config.timeoutSeconds"]

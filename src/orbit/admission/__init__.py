@@ -14,7 +14,7 @@ the person sees what to change. Controllers write through the store directly.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 
 from orbit.admission.clusters import admit_cluster
 from orbit.admission.services import (
@@ -30,7 +30,7 @@ from orbit.admission.templates import (
 )
 from orbit.api import v1alpha1
 from orbit.errors import Cause, invalid
-from orbit.providers.base import SpecCheck
+from orbit.providers.base import SettingsChecks
 from orbit.store.base import ResourceStore
 
 
@@ -43,13 +43,13 @@ class Admission:
         *,
         providers: Collection[str],
         catalog_namespace: str = "default",
-        spec_checks: Mapping[str, SpecCheck] | None = None,
+        checks: SettingsChecks | None = None,
     ) -> None:
         self._store = store
         self._providers = providers
         self._catalog = catalog_namespace
-        #: Providers' providerSpec checks by provider name (ProviderRegistry.spec_checks).
-        self._spec_checks = dict(spec_checks or {})
+        #: Providers' checks of their own settings (ProviderRegistry.settings_checks).
+        self._checks = checks or SettingsChecks()
 
     def reading(self, store: ResourceStore) -> Admission:
         """The same rules, reading other objects from ``store`` (a dry run's planned view)."""
@@ -57,7 +57,7 @@ class Admission:
             store,
             providers=self._providers,
             catalog_namespace=self._catalog,
-            spec_checks=self._spec_checks,
+            checks=self._checks,
         )
 
     async def admit(
@@ -65,13 +65,18 @@ class Admission:
     ) -> v1alpha1.Resource:
         if isinstance(new, v1alpha1.ClusterTemplate):
             assert old is None or isinstance(old, v1alpha1.ClusterTemplate)
-            admit_template(new, old, providers=self._providers, spec_checks=self._spec_checks)
+            admit_template(
+                new, old, providers=self._providers, spec_checks=self._checks.provider_spec
+            )
             await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.Credential):
             # Webhook signing secrets and git access are not infrastructure providers.
             usable = (*self._providers, v1alpha1.SIGNING_PROVIDER, v1alpha1.GIT_PROVIDER)
             if cause := provider_cause(new.spec.provider, usable):
                 raise invalid(new.KIND, new.metadata.name, cause)
+            check = self._checks.credential_config.get(new.spec.provider)
+            if check is not None and (causes := check(new.spec.config)):
+                raise invalid(new.KIND, new.metadata.name, *causes)
         elif isinstance(new, v1alpha1.ClusterDeployment):
             assert old is None or isinstance(old, v1alpha1.ClusterDeployment)
             await admit_cluster(
@@ -79,7 +84,7 @@ class Admission:
                 new,
                 old,
                 catalog_namespace=self._catalog,
-                spec_checks=self._spec_checks,
+                spec_checks=self._checks.provider_spec,
             )
             await admit_services_of(self._store, new, old, catalog_namespace=self._catalog)
         elif isinstance(new, v1alpha1.MultiClusterService):

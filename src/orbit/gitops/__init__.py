@@ -18,7 +18,7 @@ See docs/gitops.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from orbit.api import v1alpha1
 from orbit.config import Settings
 from orbit.gitops.controller import GitRepositoryReconciler
 from orbit.gitops.desired import Decrypt, DecryptFailed
-from orbit.providers.base import SpecCheck
+from orbit.providers.base import SettingsChecks
 from orbit.runtime.controller import Controller
 from orbit.runtime.manager import Manager
 from orbit.runtime.predicates import generation_changed
@@ -87,7 +87,7 @@ def add_controller(
     providers: Collection[str],
     settings: Settings,
     shards: ShardMember | None = None,
-    spec_checks: Mapping[str, SpecCheck] | None = None,
+    checks: SettingsChecks | None = None,
 ) -> GitRepositoryReconciler:
     """Add the GitRepository controller to ``manager`` (before it starts)."""
     identities, recipient = open_identity(settings.age_identity_file())
@@ -99,7 +99,7 @@ def add_controller(
             store,
             providers=providers,
             catalog_namespace=settings.security.catalog_namespace,
-            spec_checks=spec_checks,
+            checks=checks,
         ),
         vault=vault,
         decrypt=decrypter(identities),

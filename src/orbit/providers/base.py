@@ -127,8 +127,26 @@ class ChecksProviderSpec(Protocol):
     def check_provider_spec(self, spec: Mapping[str, Any]) -> list[Cause]: ...
 
 
-#: A provider's providerSpec check, as admission calls it.
+@runtime_checkable
+class ChecksCredentialConfig(Protocol):
+    """Optional, beside :class:`Provider`: a provider that can check a Credential's
+    ``spec.config`` (its non-secret settings), so admission refuses a bad credential at once
+    rather than every cluster failing on it later."""
+
+    def check_credential_config(self, config: Mapping[str, Any]) -> list[Cause]: ...
+
+
+#: A provider's check of some of its settings, as admission calls it.
 SpecCheck = Callable[[Mapping[str, Any]], list[Cause]]
+
+
+@dataclass(frozen=True)
+class SettingsChecks:
+    """The installed providers' optional checks, by provider name, for admission
+    (:meth:`orbit.providers.registry.ProviderRegistry.settings_checks`)."""
+
+    provider_spec: Mapping[str, SpecCheck] = field(default_factory=dict)
+    credential_config: Mapping[str, SpecCheck] = field(default_factory=dict)
 
 
 def validated(model: type[M], data: Any, *, path: str, what: str) -> M:

@@ -20,12 +20,14 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from orbit.api import v1alpha1
 from orbit.providers.base import (
+    ChecksCredentialConfig,
     ChecksProviderSpec,
     ClusterRef,
     Deletion,
     DesiredCluster,
     Observation,
     Provider,
+    SettingsChecks,
     SpecCheck,
 )
 
@@ -80,13 +82,16 @@ class ProviderRegistry:
     def names(self) -> list[str]:
         return sorted(self._providers)
 
-    def spec_checks(self) -> dict[str, SpecCheck]:
-        """The providerSpec check of every provider that has one, by provider name."""
-        return {
-            name: provider.check_provider_spec
-            for name, provider in self._providers.items()
-            if isinstance(provider, ChecksProviderSpec)
-        }
+    def settings_checks(self) -> SettingsChecks:
+        """The providerSpec and credential config checks of the providers that have them."""
+        specs: dict[str, SpecCheck] = {}
+        configs: dict[str, SpecCheck] = {}
+        for name, provider in self._providers.items():
+            if isinstance(provider, ChecksProviderSpec):
+                specs[name] = provider.check_provider_spec
+            if isinstance(provider, ChecksCredentialConfig):
+                configs[name] = provider.check_credential_config
+        return SettingsChecks(provider_spec=specs, credential_config=configs)
 
     def __contains__(self, name: object) -> bool:
         return name in self._providers

@@ -137,7 +137,7 @@ async def running(settings: Settings) -> AsyncIterator[Plane]:
                 providers=providers.names(),
                 settings=settings,
                 shards=plane.shards,
-                spec_checks=providers.spec_checks(),
+                checks=providers.settings_checks(),
             )
             plane.bus = bus.open_bus(settings.bus)
             stack.push_async_callback(plane.bus.close)  # after the manager stops
@@ -240,7 +240,7 @@ def build_app(settings: Settings, *, on_admin: AdminCallback | None = None) -> F
                 plane.store,
                 providers=plane.providers.names(),
                 catalog_namespace=settings.security.catalog_namespace,
-                spec_checks=plane.providers.spec_checks(),
+                checks=plane.providers.settings_checks(),
             )
             app.state.providers = plane.providers
             app.state.vault = plane.vault

@@ -64,6 +64,10 @@ class CapiProvider:
         """Every field of a rendered providerSpec that would refuse to build (admission)."""
         return spec_causes(settings.ProviderSpec, spec)
 
+    def check_credential_config(self, config: Mapping[str, Any]) -> list[errors.Cause]:
+        """Every field of a Credential's ``spec.config`` that would refuse to build (admission)."""
+        return spec_causes(settings.CredentialConfig, config, path="spec.config")
+
     # -- the contract -------------------------------------------------------------------------
 
     async def ensure_cluster(

@@ -51,6 +51,10 @@ class K3dProvider:
         """Every field of a rendered providerSpec that would refuse to build (admission)."""
         return spec_causes(k3dspec.K3dSpec, spec)
 
+    def check_credential_config(self, config: Mapping[str, Any]) -> list[errors.Cause]:
+        """Every field of a Credential's ``spec.config`` that would refuse to build (admission)."""
+        return spec_causes(k3dspec.Settings, config, path="spec.config")
+
     async def ensure_cluster(
         self, cluster: DesiredCluster, credential: v1alpha1.Credential
     ) -> Observation:

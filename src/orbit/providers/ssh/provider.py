@@ -37,7 +37,7 @@ from orbit.providers.base import (
 from orbit.providers.ssh import k3s, survey
 from orbit.providers.ssh.converge import Converge, plan
 from orbit.providers.ssh.hosts import NAME, Access, Hosts
-from orbit.providers.ssh.spec import SshProviderSpec, parse_spec
+from orbit.providers.ssh.spec import CredentialConfig, SshProviderSpec, parse_spec
 
 log = logging.getLogger("orbit.providers.ssh")
 
@@ -55,6 +55,10 @@ class SshProvider:
     def check_provider_spec(self, spec: Mapping[str, Any]) -> list[errors.Cause]:
         """Every field of a rendered providerSpec that would refuse to build (admission)."""
         return spec_causes(SshProviderSpec, spec)
+
+    def check_credential_config(self, config: Mapping[str, Any]) -> list[errors.Cause]:
+        """Every field of a Credential's ``spec.config`` that would refuse to build (admission)."""
+        return spec_causes(CredentialConfig, config, path="spec.config")
 
     async def ensure_cluster(
         self, cluster: DesiredCluster, credential: v1alpha1.Credential

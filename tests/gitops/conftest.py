@@ -26,6 +26,7 @@ from orbit import errors, secretfiles
 from orbit.api import v1alpha1
 from orbit.config import ControllerSettings, GitOpsSettings, Settings, SimSettings
 from orbit.gitops import open_identity
+from orbit.security.secrets import write_credential
 from orbit.server.runner import Plane, running
 from tests.gitrepo.conftest import git, make_bare
 
@@ -243,6 +244,40 @@ class Orbit:
 
         found: v1alpha1.Condition = await until(handled, f"sync {stamp} of {name}")
         return found
+
+    async def put_credential(
+        self,
+        *,
+        provider: str = v1alpha1.GIT_PROVIDER,
+        config: dict[str, Any] | None = None,
+        secrets: dict[str, str | None],
+        name: str = "git-access",
+    ) -> None:
+        """Create or replace a Credential in the fleet namespace (as `orbit apply` would,
+        sealed): a GitRepository's ``credentialRef``."""
+        cred = v1alpha1.Credential(
+            metadata=v1alpha1.ObjectMeta(name=name, namespace=NS),
+            spec=v1alpha1.CredentialSpec(
+                provider=provider, config=config or {}, secret_data=secrets
+            ),
+        )
+        try:
+            old = await self.store.get(v1alpha1.Credential, NS, name)
+        except errors.NotFound:
+            old = None
+        await write_credential(self.store, self.plane.vault, cred, old=old)  # type: ignore[union-attr]
+
+    async def sim_uids(self) -> list[str]:
+        """The uids of the clusters the simulated Cluster Plane holds, sorted."""
+        return sorted(c.uid for c in await self.plane.sim.list_clusters())  # type: ignore[union-attr]
+
+    async def lose_the_database(self) -> None:
+        """The disaster: the Orbit Plane's database is dropped and an empty Orbit starts on
+        it. The Cluster Plane, the repository and the age identity (kept apart) remain."""
+        await self.stop()
+        self.drop_database()
+        await self.start()
+        assert await self.clusters() == {}
 
     async def clusters(self, namespace: str = "default") -> dict[str, v1alpha1.ClusterDeployment]:
         found = await self.store.list(v1alpha1.ClusterDeployment, namespace)

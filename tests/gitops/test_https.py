@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from orbit import errors
-from orbit.api import v1alpha1
-from orbit.security.secrets import write_credential
 from tests.githttp import TOKEN, USERNAME, GitServer, git_server
 from tests.gitops.conftest import NS, Fleet, Orbit, cluster_yaml, until
 from tests.gitrepo.conftest import git, make_bare
@@ -35,32 +31,12 @@ def served_fleet(server: GitServer, tmp_path: Path) -> Fleet:
     return Fleet(bare, clone)
 
 
-async def put_credential(
-    orbit: Orbit,
-    *,
-    provider: str = v1alpha1.GIT_PROVIDER,
-    config: dict[str, Any] | None = None,
-    secrets: dict[str, str | None],
-) -> None:
-    """Create or replace the Credential ``git-access`` (as `orbit apply` would, sealed)."""
-    cred = v1alpha1.Credential(
-        metadata=v1alpha1.ObjectMeta(name="git-access", namespace=NS),
-        spec=v1alpha1.CredentialSpec(provider=provider, config=config or {}, secret_data=secrets),
-    )
-    try:
-        old = await orbit.store.get(v1alpha1.Credential, NS, "git-access")
-    except errors.NotFound:
-        old = None
-    await write_credential(orbit.store, orbit.plane.vault, cred, old=old)  # type: ignore[union-attr]
-
-
 async def test_sync_and_write_back_over_https_with_a_token(
     git_server: GitServer, tmp_path: Path, orbit: Orbit
 ) -> None:
     fleet = served_fleet(git_server, tmp_path)
     fleet.commit({"clusters/web.yaml": cluster_yaml("web")}, "add web")
-    await put_credential(
-        orbit,
+    await orbit.put_credential(
         config={"username": USERNAME, "caCertificate": git_server.ca},
         secrets={"token": TOKEN},
     )
@@ -102,13 +78,13 @@ async def test_an_unusable_token_credential_is_a_condition_until_fixed(
     )
 
     # A Credential for another provider (a sync request is handled, and reported, as it fails).
-    await put_credential(orbit, provider="sim", config=config, secrets={"token": TOKEN})
+    await orbit.put_credential(provider="sim", config=config, secrets={"token": TOKEN})
     ready = await orbit.synced(await orbit.request_sync())
     assert (ready.status, ready.reason) == ("False", "CredentialInvalid")
     assert 'Credential "git-access" is for provider "sim", not "git"' in ready.message
 
     # The right provider, but a secret value git cannot use.
-    await put_credential(orbit, config=config, secrets={"apiKey": TOKEN, "token": None})
+    await orbit.put_credential(config=config, secrets={"apiKey": TOKEN, "token": None})
     ready = await orbit.synced(await orbit.request_sync())
     assert (ready.status, ready.reason) == ("False", "CredentialInvalid")
     assert 'holds neither a "privateKey" (SSH) nor a "token" or "password"' in ready.message
@@ -117,7 +93,7 @@ async def test_an_unusable_token_credential_is_a_condition_until_fixed(
     assert await orbit.clusters() == {}
 
     # Fixed: the next sync goes through.
-    await put_credential(orbit, config=config, secrets={"token": TOKEN, "apiKey": None})
+    await orbit.put_credential(config=config, secrets={"token": TOKEN, "apiKey": None})
     ready = await orbit.synced(await orbit.request_sync())
     assert (ready.status, ready.reason) == ("True", "Synced"), ready.message
     await orbit.ready("web")

@@ -32,21 +32,15 @@ async def test_a_new_orbit_on_the_same_repository_adopts_every_cluster(
         return all(d and d["status"].get("phase") == "Ready" for d in docs)
 
     await until(all_written, "every cluster's state written back", timeout=20)
-    sim = orbit.plane.sim  # type: ignore[union-attr]
-    before = sorted(c.uid for c in await sim.list_clusters())
+    before = await orbit.sim_uids()
     assert before == sorted(uids.values())
 
-    # Disaster: the Orbit Plane's database is gone. The Cluster Plane and the repository remain.
-    await orbit.stop()
-    orbit.drop_database()
-    await orbit.start()
-    assert await orbit.clusters() == {}
+    await orbit.lose_the_database()
     await orbit.repository(fleet.url)  # pointed at the same repository
     await orbit.ready(*NAMES)
     rebuilt = await orbit.clusters()
     assert {n: c.metadata.uid for n, c in rebuilt.items()} == uids  # adopted, same identity
-    after = sorted(c.uid for c in await orbit.plane.sim.list_clusters())  # type: ignore[union-attr]
-    assert after == before  # none created twice, none lost
+    assert await orbit.sim_uids() == before  # none created twice, none lost
     ready = await until(orbit.condition, "the sync's condition")
     assert "adopted 3" in ready.message, ready
     # The templates and credential came back too (from the default catalog here), and the
@@ -108,16 +102,10 @@ async def test_a_new_orbit_rebuilds_templates_credentials_and_clusters_from_git(
         return all(d and d["status"].get("phase") == "Ready" for d in clusters) and all(others)
 
     await until(all_written, "every object's state written back", timeout=30)
-    sim = orbit.plane.sim  # type: ignore[union-attr]
-    before = sorted(c.uid for c in await sim.list_clusters())
+    before = await orbit.sim_uids()
     assert before == sorted(uids.values())
 
-    # Disaster: the database is gone; the Cluster Plane, the repository and the age identity
-    # (kept apart) remain.
-    await orbit.stop()
-    orbit.drop_database()
-    await orbit.start()
-    assert await orbit.clusters() == {}
+    await orbit.lose_the_database()
     for cls, name in ((v1alpha1.ClusterTemplate, "lab-1-0-0"), (v1alpha1.Credential, "lab")):
         with pytest.raises(errors.NotFound):
             await orbit.store.get(cls, "default", name)
@@ -135,8 +123,7 @@ async def test_a_new_orbit_rebuilds_templates_credentials_and_clusters_from_git(
     clusters = await orbit.clusters()
     assert {n: c.metadata.uid for n, c in clusters.items()} == uids  # adopted, same identity
     assert {c.spec.template for c in clusters.values()} == {"lab-1-0-0"}
-    after = sorted(c.uid for c in await orbit.plane.sim.list_clusters())  # type: ignore[union-attr]
-    assert after == before  # none created twice, none lost
+    assert await orbit.sim_uids() == before  # none created twice, none lost
     ready = await until(orbit.condition, "the sync's condition")
     assert ready.status == "True", ready.message
     assert "adopted 4" in ready.message, ready.message

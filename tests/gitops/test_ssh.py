@@ -10,9 +10,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from orbit.api import v1alpha1
-from orbit.security.secrets import write_credential
-from tests.gitops.conftest import NS, Fleet, Orbit, cluster_yaml, until
+from tests.gitops.conftest import Fleet, Orbit, cluster_yaml, until
 from tests.gitrepo.conftest import GitHost, git, git_host
 
 pytestmark = pytest.mark.slow  # a whole Orbit Plane against real git
@@ -28,16 +26,8 @@ def fleet_of(host: GitHost, tmp_path: Path) -> Fleet:
     return Fleet(host.repo, clone)
 
 
-async def git_credential(orbit: Orbit, host: GitHost, *, known_hosts: str) -> None:
-    cred = v1alpha1.Credential(
-        metadata=v1alpha1.ObjectMeta(name="git-access", namespace=NS),
-        spec=v1alpha1.CredentialSpec(
-            provider=v1alpha1.GIT_PROVIDER,
-            config={"knownHosts": known_hosts},
-            secret_data={"privateKey": host.client_key.export_private_key().decode()},
-        ),
-    )
-    await write_credential(orbit.store, orbit.plane.vault, cred, old=None)  # type: ignore[union-attr]
+def ssh_secrets(host: GitHost) -> dict[str, str | None]:
+    return {"privateKey": host.client_key.export_private_key().decode()}
 
 
 async def test_sync_and_write_back_over_ssh(
@@ -45,7 +35,10 @@ async def test_sync_and_write_back_over_ssh(
 ) -> None:
     fleet = fleet_of(git_host, tmp_path)
     fleet.commit({"clusters/edge.yaml": cluster_yaml("edge")}, "add edge")
-    await git_credential(orbit, git_host, known_hosts=git_host.host.known_hosts_line() + "\n")
+    await orbit.put_credential(
+        config={"knownHosts": git_host.host.known_hosts_line() + "\n"},
+        secrets=ssh_secrets(git_host),
+    )
     await orbit.repository(git_host.url, credentialRef="git-access")
     await orbit.ready("edge")
 
@@ -69,8 +62,9 @@ async def test_a_host_key_that_does_not_match_is_refused(
 ) -> None:
     fleet_of(git_host, tmp_path).commit({"clusters/x.yaml": cluster_yaml("x")})
     impostor = asyncssh.generate_private_key("ssh-ed25519")
-    await git_credential(
-        orbit, git_host, known_hosts=git_host.host.known_hosts_line(impostor) + "\n"
+    await orbit.put_credential(
+        config={"knownHosts": git_host.host.known_hosts_line(impostor) + "\n"},
+        secrets=ssh_secrets(git_host),
     )
     await orbit.repository(git_host.url, credentialRef="git-access")
     ready = await until(orbit.condition, "the fetch's condition", timeout=30)
